@@ -1,0 +1,180 @@
+"""Verifiable Event Envelope verification (spec/envelope.md §4, steps E1-E7).
+
+E1 intake (strict JSON object)  E2 spec_version / legacy policy  E3 required fields
+E4 Ed25519 over JCS(signed scope)  E5 payload binding (inline and/or external bytes)
+E6 trusted signer  E7 roll-up. Every hostile input ends as a `Result`; nothing raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from . import ed25519
+from .encoding import is_lower_hex
+from .errors import Malformed
+from .intake import Doc, parse
+from .jcs import canonical
+from .limits import DEFAULT_LIMITS, Limits
+from .policy import DEFAULT_POLICY, Policy
+from .profiles import Profile, profile_of, signed_scope
+from .reasons import ReasonCode as R
+from .result import Check, Outcome, Result, make_result, passed, problem, skipped
+
+KIND = "envelope"
+
+# Passing checks carry no detail, so they are shared constants (no per-call allocation).
+_OK_INTAKE = passed("intake")
+_OK_SPEC = passed("spec_version")
+_OK_FIELDS = passed("fields")
+_OK_SIG = passed("signature")
+_OK_PAYLOAD = passed("payload_hash")
+_OK_TRUST = passed("trusted_signer")
+_SKIP_TRUST = skipped("trusted_signer", "no trusted key set given")
+_RESERVED_ALGS = {"signature_alg": "ed25519", "hash_alg": "sha-256"}
+_SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at")
+
+
+def verify_envelope_bytes(
+    data: bytes,
+    payload: bytes | None = None,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Result:
+    """Verify raw envelope bytes, optionally against the committed payload bytes."""
+    try:
+        doc = parse(data, limits)
+    except Malformed as exc:
+        return make_result(KIND, [problem("intake", exc.reason, exc.detail)])
+    return verify_envelope_doc(doc, payload, policy=policy, limits=limits)
+
+
+def verify_envelope_doc(
+    doc: Doc,
+    payload: bytes | None = None,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Result:
+    """Verify an envelope already admitted by `intake.parse` (or `intake.parse_value`)."""
+    env = doc.value
+    if not isinstance(env, dict):
+        return make_result(KIND, [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")])
+    checks: list[Check] = [_OK_INTAKE]
+
+    # E2: spec_version and the legacy policy.
+    if "spec_version" in env:
+        sv = env["spec_version"]
+        profile = profile_of(sv)
+        if profile is None:
+            checks.append(problem("spec_version", R.UNSUPPORTED_SPEC_VERSION,
+                                  f"spec_version {_show(sv)} is not accepted"))
+            return make_result(KIND, checks, _subject(env, None))
+        checks.append(_OK_SPEC)
+    else:
+        profile = Profile.LEGACY
+        if policy.allow_legacy:
+            checks.append(passed("spec_version", "legacy envelope admitted by policy"))
+        else:
+            checks.append(problem("spec_version", R.LEGACY_NOT_ALLOWED,
+                                  "no spec_version (legacy envelope); pass --allow-legacy "
+                                  "(Policy(allow_legacy=True)) to accept it"))
+
+    # E3: required fields and their encodings.
+    field_problem = _field_problem(env)
+    if field_problem is not None:
+        checks.append(field_problem)
+        return make_result(KIND, checks, _subject(env, profile))
+    checks.append(_OK_FIELDS)
+    public_key = bytes.fromhex(env["public_key"])
+
+    # E4: signature over JCS(signed scope).
+    try:
+        message = canonical(signed_scope(env, profile), doc.fast, limits)
+    except Malformed as exc:
+        checks.append(problem("signature", exc.reason, exc.detail))
+        return make_result(KIND, checks, _subject(env, profile))
+    if ed25519.verify(public_key, message, bytes.fromhex(env["signature"])):
+        checks.append(_OK_SIG)
+    else:
+        checks.append(problem("signature", R.SIGNATURE_INVALID,
+                              "Ed25519 signature does not verify over the signed scope"))
+
+    # E5: payload binding.
+    checks.append(_payload_check(env, doc.fast, payload, limits))
+
+    # E6: trusted signer.
+    if policy.trusted_keys is None:
+        checks.append(_SKIP_TRUST)
+    elif public_key in policy.trusted_keys:
+        checks.append(_OK_TRUST)
+    else:
+        checks.append(problem("trusted_signer", R.UNTRUSTED_SIGNER,
+                              f"public key {env['public_key']} is not in the trusted key set"))
+    return make_result(KIND, checks, _subject(env, profile))
+
+
+def _field_problem(env: dict[str, Any]) -> Check | None:
+    if "payload_hash" not in env or not isinstance(env["payload_hash"], str):
+        return problem("fields", R.MISSING_PAYLOAD_HASH,
+                       "payload_hash is required in every profile")
+    for name, nbytes in (("payload_hash", 32), ("public_key", 32), ("signature", 64)):
+        if name not in env:
+            return problem("fields", R.MISSING_FIELD, f"{name} is missing")
+        if not isinstance(env[name], str):
+            return problem("fields", R.BAD_FIELD_TYPE, f"{name} must be a string")
+        if not is_lower_hex(env[name], nbytes):
+            return problem("fields", R.BAD_HEX, f"{name} must be {2 * nbytes} lowercase hex characters")
+    for name, allowed in _RESERVED_ALGS.items():
+        if name in env and env[name] != allowed:
+            return problem("fields", R.UNSUPPORTED_ALGORITHM,
+                           f"{name} {_show(env[name])} is not supported (only {allowed})")
+    return None
+
+
+def _payload_check(env: dict[str, Any], fast: bool, payload: bytes | None, limits: Limits) -> Check:
+    expected = env["payload_hash"]
+    checked = False
+    if "payload" in env:
+        try:
+            inline = canonical(env["payload"], fast, limits)
+        except Malformed as exc:
+            return problem("payload_hash", exc.reason, f"inline payload: {exc.detail}")
+        if hashlib.sha256(inline).hexdigest() != expected:
+            return problem("payload_hash", R.PAYLOAD_HASH_MISMATCH,
+                           "SHA-256 of JCS(payload) differs from payload_hash")
+        checked = True
+    if payload is not None:
+        if hashlib.sha256(payload).hexdigest() != expected:
+            return problem("payload_hash", R.PAYLOAD_HASH_MISMATCH,
+                           "SHA-256 of the committed payload bytes differs from payload_hash")
+        checked = True
+    if checked:
+        return _OK_PAYLOAD
+    return problem("payload_hash", R.PAYLOAD_UNAVAILABLE,
+                   "external payload bytes not supplied; signature-valid, payload unchecked")
+
+
+def _subject(env: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
+    subject: dict[str, Any] = {"profile": profile.value if profile is not None else None}
+    for key in _SUBJECT_KEYS:
+        value = env.get(key)
+        if isinstance(value, str):
+            subject[key] = value
+    for key in ("public_key", "payload_hash"):
+        value = env.get(key)
+        if isinstance(value, str):
+            subject[key] = value
+    return subject
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def signature_ok(result: Result) -> bool:
+    """True iff the result's signature check passed (regardless of payload binding)."""
+    check = result.check("signature")
+    return check is not None and check.outcome is Outcome.PASSED

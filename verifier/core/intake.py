@@ -1,0 +1,176 @@
+"""Strict JSON intake from raw bytes (spec/envelope.md §2).
+
+Rejects, each with its own reason code: oversize input, invalid UTF-8, invalid JSON,
+duplicate object keys (never "last key wins"), NaN/Infinity, numbers outside the I-JSON
+range, nesting deeper than the depth bound, and unpaired UTF-16 surrogates.
+
+The returned `Doc` also records whether the document qualifies for the fast canonical
+path (`jcs.canonical`): pure ASCII, no ``\\u`` escapes, no fractional or exponent
+numbers, no long digit runs. For such documents ``json.dumps(sort_keys=True)`` is
+byte-identical to RFC 8785, which keeps verification close to the bare signature cost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Malformed
+from .limits import DEFAULT_LIMITS, Limits
+from .reasons import ReasonCode
+
+_MAX_SAFE_INT = 2**53 - 1
+# A number token with a fraction or exponent: it always follows ':', ',' or '['.
+_FLOATISH = re.compile(rb"[:,\[]\s*-?\d+(?:\.|[eE])")
+_LONG_DIGITS = re.compile(rb"\d{16}")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise Malformed(ReasonCode.DUPLICATE_KEY, f"key {k!r} appears twice")
+            seen.add(k)
+    return d
+
+
+def _constant(name: str) -> Any:
+    raise Malformed(ReasonCode.NON_FINITE_NUMBER, f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{text[:40]} overflows a double")
+    return value
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        return value
+    raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{text[:40]} exceeds 2^53-1")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float, parse_int=_int
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A parsed document and whether its values may use the fast canonical path."""
+
+    value: Any
+    fast: bool
+
+
+def depth_of(value: Any, bound: int) -> int:
+    """Deepest container depth (root container = 1), stopping once `bound` is exceeded."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > bound:
+                return deepest
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return deepest
+
+
+def check_depth(value: Any, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Raise `Malformed(NESTING_TOO_DEEP)` if `value` nests deeper than the bound."""
+    if depth_of(value, limits.max_depth) > limits.max_depth:
+        raise Malformed(
+            ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels"
+        )
+
+
+def find_lone_surrogate(value: Any) -> str | None:
+    """Return a display path of the first string (or key) holding an unpaired surrogate."""
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if not _encodable(node):
+                return path
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                if not _encodable(k):
+                    return f"{path} (key)"
+                stack.append((v, f"{path}.{k}"))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node))
+    return None
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
+    """Strictly parse JSON bytes. Raises `Malformed` with a specific reason."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("parse() takes bytes")
+    data = bytes(data)
+    if len(data) > limits.max_document_bytes:
+        raise Malformed(
+            ReasonCode.INPUT_TOO_LARGE,
+            f"{len(data)} bytes exceeds the {limits.max_document_bytes}-byte limit",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise Malformed(ReasonCode.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise Malformed(
+            ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels"
+        ) from None
+    if data.count(b"[") + data.count(b"{") > limits.max_depth:
+        check_depth(value, limits)
+    if _SURROGATE_ESCAPE.search(data):
+        where = find_lone_surrogate(value)
+        if where is not None:
+            raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
+    fast = (
+        data.isascii()
+        and b"\\u" not in data
+        and _FLOATISH.search(data) is None
+        and _LONG_DIGITS.search(data) is None
+    )
+    return Doc(value, fast)
+
+
+def parse_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> Doc:
+    """Admit an already-parsed value (from a trusted-shape caller): depth and surrogates.
+
+    Values built in Python never qualify for the fast canonical path.
+    """
+    check_depth(value, limits)
+    where = find_lone_surrogate(value)
+    if where is not None:
+        raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
+    return Doc(value, False)
