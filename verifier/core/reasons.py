@@ -28,6 +28,7 @@ class ReasonCode(str, Enum):
     """Why a check did not pass. Values are the wire names."""
 
     # -- input intake (spec/envelope.md §2) --------------------------------------------
+    INPUT_UNREADABLE = "input_unreadable"
     INPUT_TOO_LARGE = "input_too_large"
     INVALID_UTF8 = "invalid_utf8"
     INVALID_JSON = "invalid_json"
@@ -108,6 +109,7 @@ _M, _F, _I = Status.MALFORMED, Status.FAILED, Status.INCOMPLETE
 
 #: reason -> (status bucket, one-line meaning). The meaning is for people, not parsers.
 REASONS: dict[ReasonCode, tuple[Status, str]] = {
+    ReasonCode.INPUT_UNREADABLE: (_M, "the input file or stream could not be read"),
     ReasonCode.INPUT_TOO_LARGE: (_M, "input exceeds the configured byte limit"),
     ReasonCode.INVALID_UTF8: (_M, "input bytes are not valid UTF-8"),
     ReasonCode.INVALID_JSON: (_M, "input is not valid JSON text"),
