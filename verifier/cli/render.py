@@ -1,0 +1,74 @@
+"""Human and JSON rendering of results. Wording lives here, never in the kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from verifier.core.reasons import Status, meaning
+from verifier.core.result import Check, Outcome, Result
+
+_MARK = {
+    Outcome.PASSED: "✓",
+    Outcome.SKIPPED: "-",
+    Outcome.INCOMPLETE: "~",
+    Outcome.FAILED: "✗",
+    Outcome.MALFORMED: "!",
+}
+_COLOUR = {
+    Outcome.PASSED: "32", Outcome.SKIPPED: "2", Outcome.INCOMPLETE: "33",
+    Outcome.FAILED: "31", Outcome.MALFORMED: "35",
+}
+_STATUS_COLOUR = {
+    Status.VERIFIED: "1;32", Status.INCOMPLETE: "1;33", Status.FAILED: "1;31",
+    Status.MALFORMED: "1;35",
+}
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a TTY and only when NO_COLOR is unset (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour else text
+
+
+def check_line(check: Check, colour: bool, indent: str = "  ") -> str:
+    """One line per check: mark, id, outcome and, for problems, reason and explanation."""
+    mark = _paint(_MARK[check.outcome], _COLOUR[check.outcome], colour)
+    line = f"{indent}{mark} {check.id:<22} {check.outcome.value}"
+    if check.reason is not None:
+        line += f"  [{check.reason.value}] {check.detail or meaning(check.reason)}"
+    elif check.detail:
+        line += f"  ({check.detail})"
+    return line
+
+
+def render_human(result: Result, label: str, stream: TextIO = sys.stdout, depth: int = 0) -> None:
+    """Print a result as readable text, children indented below their parent."""
+    colour = use_colour(stream)
+    indent = "  " * depth
+    status = _paint(result.status.value.upper(), _STATUS_COLOUR[result.status], colour)
+    stream.write(f"{indent}{label}: {result.kind} {status}\n")
+    for key in ("profile", "event_type", "event_id", "tx_id", "public_key"):
+        value = result.subject.get(key)
+        if isinstance(value, str) and value:
+            stream.write(f"{indent}  {key}: {value}\n")
+    for check in result.checks:
+        stream.write(check_line(check, colour, indent + "  ") + "\n")
+    for i, child in enumerate(result.children):
+        render_human(child, f"[{i}]", stream, depth + 1)
+
+
+def render_json(result: Result, extra: dict[str, Any] | None = None, stream: TextIO = sys.stdout) -> None:
+    """Print exactly one JSON object (status, reason, checks, ...) and a newline."""
+    out = result.to_json()
+    if extra:
+        out.update(extra)
+    stream.write(json.dumps(out, ensure_ascii=False, sort_keys=False) + "\n")

@@ -1,0 +1,93 @@
+"""`ario-verifier verify PATH|-`: verify one envelope, inclusion bundle, evidence bundle or
+audit bundle (ZIP) offline. Exit codes come from the status (cli/exitcodes.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SEED_FORMS = ("run", "model", "trace")
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="verify an envelope, proof bundle, evidence bundle or audit bundle",
+        description="Verify one document offline. PATH may be '-' for stdin. The kind is "
+        "detected: envelope, ario.agent.proof/v1 bundle, ario.evidence/v1 bundle, or an "
+        "audit bundle ZIP. Seed forms `verify run|model|trace ID` audit from MLflow.",
+        epilog="exit codes: 0 verified, 1 failed, 2 malformed input or usage error, 3 incomplete",
+    )
+    p.add_argument("path", metavar="PATH", help="file to verify, or '-' for stdin")
+    p.add_argument("ident", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--payload", metavar="FILE", help="committed payload bytes (external binding)")
+    p.add_argument("--allow-legacy", action="store_true",
+                   help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
+    p.add_argument("--trusted-keys", metavar="FILE",
+                   help="file of allowed Ed25519 public keys (hex, one per line, or a JSON list)")
+    p.add_argument("--max-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
+                   help="refuse inputs larger than N bytes (default 64 MiB)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from verifier.cli.inputs import InputError, load_trusted_keys, read_input
+    from verifier.cli.exitcodes import EXIT_USAGE, exit_code
+    from verifier.cli.render import render_human, render_json
+    from verifier.core.detect import verify_document
+    from verifier.core.limits import Limits
+    from verifier.core.policy import Policy
+    from verifier.core.reasons import ReasonCode
+    from verifier.core.result import malformed_result
+
+    if args.path in SEED_FORMS and args.ident and not Path(args.path).exists():
+        from verifier.cli.seed_forms import run_seed_verify
+
+        return run_seed_verify(args.path, args.ident, _passthrough(args))
+    if args.ident:
+        sys.stderr.write(f"ario-verifier verify: error: unexpected argument {args.ident!r}\n")
+        return EXIT_USAGE
+    if args.max_bytes <= 0:
+        sys.stderr.write("ario-verifier verify: error: --max-bytes must be positive\n")
+        return EXIT_USAGE
+    limits = Limits(max_document_bytes=args.max_bytes)
+    try:
+        data = read_input(args.path, limits.max_document_bytes)
+        payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
+        trusted = load_trusted_keys(args.trusted_keys) if args.trusted_keys else None
+    except InputError as exc:
+        result = malformed_result("document", "intake", exc.reason, exc.detail)
+        return _emit(args, result, args.path, render_human, render_json, exit_code, error=str(exc))
+    if data.startswith(ZIP_MAGIC):
+        from verifier.cli.audit_cmd import audit_bundle_file
+
+        return audit_bundle_file(args.path, args)
+    policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
+    result = verify_document(data, payload, policy=policy, limits=limits)
+    if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:
+        sys.stderr.write("hint: this is a legacy envelope; re-run with --allow-legacy to accept it\n")
+    return _emit(args, result, args.path, render_human, render_json, exit_code)
+
+
+def _emit(args, result, label, render_human, render_json, exit_code, error: str | None = None) -> int:
+    if args.json:
+        render_json(result, {"input": label})
+    else:
+        if error:
+            sys.stderr.write(f"ario-verifier verify: {error}\n")
+        render_human(result, label)
+    return exit_code(result.status)
+
+
+def _passthrough(args: argparse.Namespace) -> list[str]:
+    rest: list[str] = []
+    if args.allow_legacy:
+        rest.append("--allow-legacy")
+    if args.trusted_keys:
+        rest += ["--trusted-keys", args.trusted_keys]
+    if args.json:
+        rest.append("--json")
+    return rest
