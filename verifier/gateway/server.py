@@ -1,0 +1,369 @@
+"""A local Turbo-upload + ar.io-gateway emulator backed by SQLite (stdlib http.server).
+
+Routes:
+  POST /tx[/<token>], /v1/tx[/<token>]  accept a raw ANS-104 data item, verify it with
+      `verifier.core.ans104` (400 + JSON error if it does not verify), store it and answer
+      a Turbo-style receipt signed with the gateway's own RSA key ("Bundlr" layout, salt 0)
+  GET /raw/<id>, /<id>            the item's data (Content-Type from its Content-Type tag)
+  GET /tx/<id>/data-item          the complete signed item bytes (our extension)
+  GET /tx/<id>/status             {"status": "CONFIRMED", ...}
+  GET /, /info                    {"addresses": {"arweave": <receipt signer>}, ...}
+  POST /__admin/faults            (only with admin=True) queue faults, JSON {"faults": [...]}
+
+The receipt key is RSA-2048 by default: Turbo uses RSA-4096, but generating one takes
+seconds and a local emulator gains nothing from it (``key_bits=4096`` is available).
+Nothing is ever posted to Arweave; ``deadlineHeight`` is `block_height` + 200.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from .. import __version__
+from ..core.ans104 import parse_data_item, verify_signature
+from ..core.encoding import b64u_encode
+from ..core.errors import Malformed
+from ..core.receipt import receipt_message, signer_address
+from .store import Store, StoredItem
+
+RECEIPT_VERSION = "0.2.0"
+DEADLINE_INCREMENT = 200
+_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+_CTYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+_TOKEN_TYPES = {"arweave": {1}, "solana": {2, 4}}
+_POST_PATH = re.compile(r"/(?:v1/)?tx(?:/([A-Za-z0-9_-]{1,32}))?/?")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected misbehaviour, consumed by the next request (admin routes excepted).
+
+    `delay` seconds pass first; then `status` (if set) is answered instead of the real
+    route, with `retry_after` as the Retry-After header when given.
+    """
+
+    status: int | None = None
+    delay: float = 0.0
+    retry_after: str | None = None
+
+    @classmethod
+    def of(cls, spec: "Fault | int | dict[str, Any]") -> "Fault":
+        if isinstance(spec, Fault):
+            return spec
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            return cls(status=spec)
+        if isinstance(spec, dict):
+            status, delay, ra = spec.get("status"), spec.get("delay", 0), spec.get("retry_after")
+            if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+                raise ValueError("fault status must be an HTTP status code")
+            if not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
+                raise ValueError("fault delay must be 0..600 seconds")
+            return cls(status, float(delay), None if ra is None else str(ra))
+        raise ValueError("a fault is a Fault, an HTTP status or a dict")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: "GatewayServer"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            return  # the client went away (e.g. it timed out); nothing to report
+        if self.gateway._stopping.is_set():
+            return  # requests cut short by stop()
+        super().handle_error(request, client_address)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server_version = "ario-verifier-gateway/" + __version__
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if not self.server.gateway.quiet:
+            super().log_message(format, *args)
+
+    # -- responses ---------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None,
+              close: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any, **kw: Any) -> None:
+        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), "application/json", **kw)
+
+    def _error(self, status: int, error: str, detail: str = "", **kw: Any) -> None:
+        self._json(status, {"error": error, "detail": detail}, **kw)
+
+    def _fault(self) -> bool:
+        """Apply the next queued fault; True if it answered the request."""
+        fault = self.server.gateway._next_fault()
+        if fault is None:
+            return False
+        if fault.delay:
+            self.server.gateway._stopping.wait(fault.delay)
+        if fault.status is None:
+            return False
+        if self.command == "POST" and self._body(self.server.gateway.max_item_bytes) is None:
+            return True  # _body already answered
+        extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
+        self._error(fault.status, "injected_fault", f"injected HTTP {fault.status}",
+                    extra=extra, close=True)
+        return True
+
+    # -- routes ------------------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        if self._fault():
+            return
+        gw = self.server.gateway
+        if path in ("/", "/info"):
+            self._json(200, gw.info())
+            return
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 3 and parts[0] == "tx" and parts[2] in ("status", "data-item"):
+            item = self._lookup(parts[1])
+            if item is None:
+                return
+            if parts[2] == "status":
+                self._json(200, {"status": "CONFIRMED", "receivedAt": item.received_at,
+                                 "info": "held by a local gateway emulator; not on Arweave"})
+            else:
+                self._send(200, item.raw, "application/octet-stream")
+            return
+        if (len(parts) == 2 and parts[0] == "raw") or len(parts) == 1:
+            item = self._lookup(parts[-1])
+            if item is not None:
+                ctype = item.content_type or ""
+                ctype = ctype if _CTYPE.fullmatch(ctype) else "application/octet-stream"
+                self._send(200, item.data, ctype, extra={"X-Arweave-Id": item.id})
+            return
+        self._error(404, "not_found", "no such route")
+
+    do_HEAD = do_GET
+
+    def _lookup(self, item_id: str) -> StoredItem | None:
+        if not _ID.fullmatch(item_id):
+            self._error(404, "not_found", "not a data item id")
+            return None
+        item = self.server.gateway.store.get(item_id)
+        if item is None:
+            self._json(404, {"status": "NOT_FOUND", "error": "not_found", "id": item_id})
+        return item
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        gw = self.server.gateway
+        if path == "/__admin/faults" and gw.admin:
+            body = self._body(64 * 1024)
+            if body is None:
+                return
+            try:
+                specs = json.loads(body).get("faults", [])
+                gw.inject_faults(*specs)
+            except (ValueError, AttributeError, TypeError) as exc:
+                self._error(400, "bad_fault", str(exc))
+                return
+            self._json(200, {"queued": gw.pending_faults()})
+            return
+        if self._fault():
+            return
+        raw = self._body(gw.max_item_bytes)
+        if raw is None:
+            return
+        m = _POST_PATH.fullmatch(path)
+        if m is None:
+            self._error(404, "not_found", "no such route")
+            return
+        token = m.group(1)
+        if token is not None and token not in _TOKEN_TYPES:
+            self._error(400, "unsupported_token", f"token {token!r} is not accepted")
+            return
+        try:
+            item = parse_data_item(raw)
+        except Malformed as exc:
+            self._error(400, exc.reason.value, exc.detail)
+            return
+        if token is not None and item.signature_type not in _TOKEN_TYPES[token]:
+            self._error(400, "token_mismatch",
+                        f"signature type {item.signature_type} cannot be paid with {token}")
+            return
+        if not verify_signature(item):
+            self._error(400, "data_item_signature_invalid", "the data item signature fails")
+            return
+        stored = gw.store.put(StoredItem(
+            item.id, item.signature_type, item.owner_address, item.tag("Content-Type"),
+            item.data_offset, raw, gw.sign_receipt(item.id, item.owner_address), gw.now_ms()))
+        self._json(200, stored.receipt)
+
+    def _body(self, limit: int) -> bytes | None:
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._error(411, "length_required", "send a Content-Length", close=True)
+            return None
+        n = int(length)
+        if n > limit:
+            self._error(413, "too_large", f"body exceeds {limit} bytes", close=True)
+            return None
+        body = self.rfile.read(n)
+        if len(body) != n:
+            self.close_connection = True
+            return None
+        return body
+
+
+class GatewayServer:
+    """The gateway as an object: ``GatewayServer(host, port, db_path).start()`` ... ``.stop()``.
+
+    `faults` pre-queues injected faults (see `Fault`); `inject_faults` adds more at run
+    time and `admin=True` also exposes ``POST /__admin/faults``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, *,
+                 key_bits: int = 2048, faults: Iterable[Fault | int | dict] = (),
+                 admin: bool = False, max_item_bytes: int = 32 * 1024 * 1024,
+                 block_height: int = 1_600_000, quiet: bool = True) -> None:
+        self.store = Store(db_path)
+        self._key = self.store.receipt_key(key_bits)
+        pub = self._key.public_key().public_numbers().n
+        self.public = pub.to_bytes((pub.bit_length() + 7) // 8, "big")
+        self.signer_address = signer_address(self.public)
+        self.admin, self.max_item_bytes, self.quiet = admin, max_item_bytes, quiet
+        self.block_height = block_height
+        self._faults: deque[Fault] = deque()
+        self._fault_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.inject_faults(*faults)
+        server_cls = _HTTPServer6 if ":" in host else _HTTPServer
+        self._httpd = server_cls((host, port), _Handler)
+        self._httpd.gateway = self
+        self._thread: threading.Thread | None = None
+        h, p = self._httpd.server_address[:2]
+        self.url = f"http://[{h}]:{p}" if ":" in str(h) else f"http://{h}:{p}"
+
+    # -- faults ------------------------------------------------------------------------
+
+    def inject_faults(self, *specs: Fault | int | dict) -> None:
+        """Queue faults answered by the next requests, in order."""
+        faults = [Fault.of(s) for s in specs]
+        with self._fault_lock:
+            self._faults.extend(faults)
+
+    def pending_faults(self) -> int:
+        with self._fault_lock:
+            return len(self._faults)
+
+    def _next_fault(self) -> Fault | None:
+        with self._fault_lock:
+            return self._faults.popleft() if self._faults else None
+
+    # -- receipts ------------------------------------------------------------------------
+
+    @staticmethod
+    def now_ms() -> int:
+        return int(time.time() * 1000)
+
+    def sign_receipt(self, item_id: str, owner_address: str) -> dict[str, Any]:
+        """A Turbo-style receipt for `item_id`, signed RSA-PSS salt 0 ("Bundlr" layout)."""
+        receipt: dict[str, Any] = {
+            "id": item_id, "timestamp": self.now_ms(), "version": RECEIPT_VERSION,
+            "deadlineHeight": self.block_height + DEADLINE_INCREMENT,
+            "dataCaches": ["local-gateway"], "fastFinalityIndexes": [], "winc": "0",
+        }
+        msg = receipt_message(receipt)
+        assert msg is not None
+        sig = self._key.sign(msg, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=0),
+                             hashes.SHA256())
+        receipt.update(owner=owner_address, public=b64u_encode(self.public),
+                       signature=b64u_encode(sig))
+        return receipt
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "gateway": "ario-verifier local gateway emulator (not Arweave)",
+            "addresses": {"arweave": self.signer_address},
+            "receiptVersion": RECEIPT_VERSION,
+            "receiptKeyBits": self._key.key_size,
+            "deadlineHeightIncrement": DEADLINE_INCREMENT,
+            "maxItemBytes": self.max_item_bytes,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> "GatewayServer":
+        """Serve in a background daemon thread; returns self."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ario-gateway",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and the database."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        self._stopping.set()
+        self._httpd.server_close()
+        try:
+            self.store.close()
+        except Exception:  # noqa: BLE001 - closing twice is harmless
+            pass
+
+    def __enter__(self) -> "GatewayServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, db: str | None = None, **options: Any) -> None:
+    """Run the gateway in the foreground; the first stdout line is its base URL."""
+    gw = GatewayServer(host, port, db, **options)
+    print(gw.url, flush=True)
+    try:
+        gw.serve_forever()
+    except KeyboardInterrupt:
+        pass
