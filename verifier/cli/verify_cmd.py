@@ -30,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
                    help="refuse inputs larger than N bytes (default 64 MiB)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--jsonl", action="store_true",
+                   help="PATH holds one envelope per line; stream-verify on all cores")
+    p.add_argument("--summary", action="store_true", help="with --jsonl: print only the summary")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --jsonl: worker processes (default: CPU count)")
     p.set_defaults(func=run)
 
 
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("ario-verifier verify: error: --max-bytes must be positive\n")
         return EXIT_USAGE
     limits = Limits(max_document_bytes=args.max_bytes)
+    if args.jsonl:
+        return _run_jsonl(args, limits)
     try:
         data = read_input(args.path, limits.max_document_bytes)
         payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
@@ -70,6 +77,34 @@ def run(args: argparse.Namespace) -> int:
     if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:
         sys.stderr.write("hint: this is a legacy envelope; re-run with --allow-legacy to accept it\n")
     return _emit(args, result, args.path, render_human, render_json, exit_code)
+
+
+def _run_jsonl(args: argparse.Namespace, limits) -> int:
+    from verifier.cli.exitcodes import EXIT_USAGE
+    from verifier.cli.inputs import InputError, load_trusted_keys
+    from verifier.cli.jsonl import run_jsonl
+    from verifier.core.policy import Policy
+
+    if args.payload:
+        sys.stderr.write("ario-verifier verify: error: --payload does not apply to --jsonl "
+                         "(put payloads in the lines)\n")
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        sys.stderr.write("ario-verifier verify: error: --workers must be at least 1\n")
+        return EXIT_USAGE
+    try:
+        trusted = load_trusted_keys(args.trusted_keys) if args.trusted_keys else None
+        if args.path != "-":
+            open(args.path, "rb").close()
+    except InputError as exc:
+        sys.stderr.write(f"ario-verifier verify: {exc}\n")
+        return EXIT_USAGE
+    except OSError as exc:
+        sys.stderr.write(f"ario-verifier verify: cannot read {args.path}: {exc.strerror}\n")
+        return EXIT_USAGE
+    policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
+    return run_jsonl(args.path, policy=policy, limits=limits, workers=args.workers,
+                     summary_only=args.summary)
 
 
 def _emit(args, result, label, render_human, render_json, exit_code, error: str | None = None) -> int:

@@ -14,11 +14,12 @@ from . import ed25519
 from .encoding import is_lower_hex
 from .errors import Malformed
 from .intake import Doc, parse
-from .jcs import canonical
+from .jcs import canonical, scope_bytes
 from .limits import DEFAULT_LIMITS, Limits
 from .policy import DEFAULT_POLICY, Policy
-from .profiles import Profile, profile_of, signed_scope
+from .profiles import Profile, profile_of
 from .reasons import ReasonCode as R
+from .reasons import Status
 from .result import Check, Outcome, Result, make_result, passed, problem, skipped
 
 KIND = "envelope"
@@ -26,13 +27,16 @@ KIND = "envelope"
 # Passing checks carry no detail, so they are shared constants (no per-call allocation).
 _OK_INTAKE = passed("intake")
 _OK_SPEC = passed("spec_version")
+_OK_LEGACY = passed("spec_version", "legacy envelope admitted by policy")
+_HEX = "0123456789abcdef"
 _OK_FIELDS = passed("fields")
 _OK_SIG = passed("signature")
 _OK_PAYLOAD = passed("payload_hash")
 _OK_TRUST = passed("trusted_signer")
 _SKIP_TRUST = skipped("trusted_signer", "no trusted key set given")
 _RESERVED_ALGS = {"signature_alg": "ed25519", "hash_alg": "sha-256"}
-_SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at")
+_SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at", "public_key",
+                 "payload_hash")
 
 
 def verify_envelope_bytes(
@@ -59,9 +63,10 @@ def verify_envelope_doc(
 ) -> Result:
     """Verify an envelope already admitted by `intake.parse` (or `intake.parse_value`)."""
     env = doc.value
-    if not isinstance(env, dict):
+    if env.__class__ is not dict:
         return make_result(KIND, [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")])
     checks: list[Check] = [_OK_INTAKE]
+    clean = True
 
     # E2: spec_version and the legacy policy.
     if "spec_version" in env:
@@ -75,34 +80,39 @@ def verify_envelope_doc(
     else:
         profile = Profile.LEGACY
         if policy.allow_legacy:
-            checks.append(passed("spec_version", "legacy envelope admitted by policy"))
+            checks.append(_OK_LEGACY)
         else:
+            clean = False
             checks.append(problem("spec_version", R.LEGACY_NOT_ALLOWED,
                                   "no spec_version (legacy envelope); pass --allow-legacy "
                                   "(Policy(allow_legacy=True)) to accept it"))
 
     # E3: required fields and their encodings.
-    field_problem = _field_problem(env)
-    if field_problem is not None:
-        checks.append(field_problem)
-        return make_result(KIND, checks, _subject(env, profile))
+    if not _fields_look_right(env):
+        field_problem = _field_problem(env)
+        if field_problem is not None:
+            checks.append(field_problem)
+            return make_result(KIND, checks, _subject(env, profile))
     checks.append(_OK_FIELDS)
     public_key = bytes.fromhex(env["public_key"])
 
     # E4: signature over JCS(signed scope).
     try:
-        message = canonical(signed_scope(env, profile), doc.fast, limits)
+        message = scope_bytes(env, profile, doc.fast, limits)
     except Malformed as exc:
         checks.append(problem("signature", exc.reason, exc.detail))
         return make_result(KIND, checks, _subject(env, profile))
     if ed25519.verify(public_key, message, bytes.fromhex(env["signature"])):
         checks.append(_OK_SIG)
     else:
+        clean = False
         checks.append(problem("signature", R.SIGNATURE_INVALID,
                               "Ed25519 signature does not verify over the signed scope"))
 
     # E5: payload binding.
-    checks.append(_payload_check(env, doc.fast, payload, limits))
+    payload_check = _payload_check(env, doc.fast, payload, limits)
+    checks.append(payload_check)
+    clean = clean and payload_check is _OK_PAYLOAD
 
     # E6: trusted signer.
     if policy.trusted_keys is None:
@@ -110,9 +120,24 @@ def verify_envelope_doc(
     elif public_key in policy.trusted_keys:
         checks.append(_OK_TRUST)
     else:
+        clean = False
         checks.append(problem("trusted_signer", R.UNTRUSTED_SIGNER,
                               f"public key {env['public_key']} is not in the trusted key set"))
+    # E7: roll-up (the all-passed case needs no scan).
+    if clean:
+        return Result(KIND, Status.VERIFIED, None, tuple(checks), _subject(env, profile))
     return make_result(KIND, checks, _subject(env, profile))
+
+
+def _fields_look_right(env: dict[str, Any]) -> bool:
+    """Cheap all-good test for E3; `_field_problem` explains when this is False."""
+    ph, pk, sg = env.get("payload_hash"), env.get("public_key"), env.get("signature")
+    return (
+        ph.__class__ is str and len(ph) == 64 and not ph.strip(_HEX)
+        and pk.__class__ is str and len(pk) == 64 and not pk.strip(_HEX)
+        and sg.__class__ is str and len(sg) == 128 and not sg.strip(_HEX)
+        and "signature_alg" not in env and "hash_alg" not in env
+    )
 
 
 def _field_problem(env: dict[str, Any]) -> Check | None:
@@ -157,15 +182,8 @@ def _payload_check(env: dict[str, Any], fast: bool, payload: bytes | None, limit
 
 
 def _subject(env: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
-    subject: dict[str, Any] = {"profile": profile.value if profile is not None else None}
-    for key in _SUBJECT_KEYS:
-        value = env.get(key)
-        if isinstance(value, str):
-            subject[key] = value
-    for key in ("public_key", "payload_hash"):
-        value = env.get(key)
-        if isinstance(value, str):
-            subject[key] = value
+    subject = {k: env[k] for k in _SUBJECT_KEYS if env.get(k).__class__ is str}
+    subject["profile"] = profile.value if profile is not None else None
     return subject
 
 

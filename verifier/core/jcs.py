@@ -16,6 +16,7 @@ import rfc8785
 from .errors import Malformed
 from .intake import check_depth, find_lone_surrogate
 from .limits import DEFAULT_LIMITS, Limits
+from .profiles import Profile, signed_scope
 from .reasons import ReasonCode
 
 _dumps = json.JSONEncoder(
@@ -46,3 +47,27 @@ def canonical(value: Any, fast: bool = False, limits: Limits = DEFAULT_LIMITS) -
         raise Malformed(ReasonCode.BAD_FIELD_TYPE, f"not canonicalizable: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise Malformed(ReasonCode.BAD_FIELD_TYPE, f"not canonicalizable: {exc}") from None
+
+
+def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
+                limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """JCS of the envelope's signed scope (spec/envelope.md §3.3).
+
+    Fast path: canonicalize the whole envelope once and cut out the one top-level
+    ``"signature":"<hex>"`` member. That member text cannot occur inside a string (its
+    quotes would be escaped), and requiring exactly one occurrence rules out a nested
+    look-alike; envelopes with ``co_signatures`` or any ``"_``-prefixed key take the
+    general path. The signature value must already be validated lowercase hex.
+    """
+    if fast and "co_signatures" not in envelope:
+        full = _dumps(envelope).encode("ascii")
+        if b'"_' not in full:
+            member = b'"signature":"' + envelope["signature"].encode("ascii") + b'"'
+            if full.count(member) == 1:
+                cut = full.find(b"," + member)
+                if cut >= 0:
+                    return full[:cut] + full[cut + len(member) + 1:]
+                cut = full.find(member + b",")
+                if cut >= 0:
+                    return full[:cut] + full[cut + len(member) + 1:]
+    return canonical(signed_scope(envelope, profile), fast, limits)

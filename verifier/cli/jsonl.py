@@ -1,0 +1,73 @@
+"""`verify --jsonl FILE|-`: stream-verify one envelope per line with bounded memory.
+
+A line is either an envelope object, or a wrapper {"envelope": "<envelope JSON text>",
+"payload": "<payload text>"} / {"envelope": ..., "payload_hex": "<hex>"} carrying the exact
+bytes. Results are printed one JSON object per line (or only a summary with --summary);
+the exit code is that of the worst status seen.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from typing import Iterator, TextIO
+
+from verifier.batch import verify_many
+from verifier.cli.exitcodes import exit_code
+from verifier.core.limits import Limits
+from verifier.core.policy import Policy
+from verifier.core.reasons import SEVERITY, Status
+
+_BAD_LINE = b'{"__unparseable_line__":'  # forces a malformed verdict with the kernel's reason
+
+
+def _items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
+    for raw in stream:
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        if line.startswith(b'{"envelope"'):
+            try:
+                wrapper = json.loads(line)
+                env = wrapper["envelope"].encode("utf-8")
+                if "payload_hex" in wrapper:
+                    payload = bytes.fromhex(wrapper["payload_hex"])
+                elif "payload" in wrapper:
+                    payload = wrapper["payload"].encode("utf-8")
+                else:
+                    payload = None
+            except (ValueError, KeyError, AttributeError, TypeError):
+                yield _BAD_LINE, None
+                continue
+            yield env, payload
+        else:
+            yield line, None
+
+
+def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,
+              summary_only: bool, out: TextIO = sys.stdout) -> int:
+    """Verify every line; print per-line results and a summary; return the exit code."""
+    stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    worst = Status.VERIFIED
+    try:
+        for n, verdict in enumerate(verify_many(_items(stream, limits), policy=policy,
+                                                limits=limits, workers=workers), 1):
+            counts[verdict.status.value] += 1
+            if verdict.reason is not None:
+                reasons[verdict.reason.value] += 1
+            if SEVERITY[verdict.status] > SEVERITY[worst]:
+                worst = verdict.status
+            if not summary_only:
+                out.write(json.dumps({"line": n, "status": verdict.status.value,
+                                      "reason": verdict.reason.value if verdict.reason else None,
+                                      "event_id": verdict.event_id}) + "\n")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    total = sum(counts.values())
+    out.write(json.dumps({"summary": True, "total": total, "status": worst.value,
+                          "counts": dict(counts), "reasons": dict(reasons)}) + "\n")
+    return exit_code(worst)
