@@ -78,11 +78,12 @@ def verify_trace_body(
     checks.append(_summary("trace.checkpoints.tx_id", R.DUPLICATE_EVENT,
                            [f"tx_id {t} appears more than once" for t in duplicates]))
 
-    cp_findings, cp_checks = _verify_checkpoints(checkpoints, by_tx_id, fast, limits, on_chain)
+    cp_findings, cp_checks, sizes = _verify_checkpoints(checkpoints, by_tx_id, fast, limits,
+                                                        on_chain)
     ev_findings = []
     bad_envelope, withheld, bad_inclusion, bad_content = [], [], [], []
     for i, ev in enumerate(events):
-        finding, notes = _verify_event(ev, by_tx_id, fast, limits, content or {})
+        finding, notes = _verify_event(ev, by_tx_id, sizes, fast, limits, content or {})
         ev_findings.append(finding)
         label = f"event[{i}] {finding.event_id}"
         if notes.get("envelope"):
@@ -166,9 +167,11 @@ def _why(result: Result) -> str:
 def _verify_checkpoints(
     checkpoints: list[_Checkpoint], by_tx_id: dict[str, _Checkpoint], fast: bool,
     limits: Limits, on_chain: Mapping[str, Sequence[tuple[str, bytes | None]]] | None,
-) -> tuple[list[CheckpointFinding], list[Check]]:
-    """T4 envelope + record, T5 Merkle root, T10 on-chain bytes."""
+) -> tuple[list[CheckpointFinding], list[Check], dict[str, int]]:
+    """T4 envelope + record, T5 Merkle root, T10 on-chain bytes. Also returns the tree
+    size each (first-occurrence) checkpoint record commits to, for T8."""
     findings: list[CheckpointFinding] = []
+    sizes: dict[str, int] = {}
     bad_env, bad_root, mismatched, unreachable = [], [], [], []
     for i, cp in enumerate(checkpoints):
         label = f"checkpoint[{i}] {cp.tx_id}"
@@ -183,6 +186,9 @@ def _verify_checkpoints(
         # T5: the record commits to exactly the stated root.
         event = record_event(cp.record, limits)
         committed = event.get("merkle_root") if event is not None else None
+        size = event.get("leaf_count") if event is not None else None
+        if by_tx_id[cp.tx_id] is cp and isinstance(size, int) and not isinstance(size, bool):
+            sizes[cp.tx_id] = size
         root_ok = isinstance(committed, str) and committed == cp.root_hex
         if not root_ok and cp.record is not None:
             bad_root.append(f"{label}: record commits to {committed!r}, bundle states {cp.root_hex}")
@@ -209,10 +215,11 @@ def _verify_checkpoints(
         _summary("trace.checkpoints.envelope", R.CHECKPOINT_INVALID, bad_env),
         _summary("trace.checkpoints.merkle_root", R.MERKLE_ROOT_MISMATCH, bad_root),
         oc_check,
-    ]
+    ], sizes
 
 
-def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], fast: bool, limits: Limits,
+def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], sizes: dict[str, int],
+                  fast: bool, limits: Limits,
                   content: Mapping[str, bytes]) -> tuple[EventFinding, dict[str, str]]:
     """T7 envelope and record, T8 inclusion, T9 content."""
     notes: dict[str, str] = {}
@@ -231,6 +238,9 @@ def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], fast: bool, limi
     inclusion_ok = False
     if cp is None:
         notes["inclusion"] = f"checkpoint_tx_id {ev.checkpoint_tx_id!r} names no checkpoint"
+    elif sizes.get(cp.tx_id, ev.leaf_count) != ev.leaf_count:
+        notes["inclusion"] = (f"leaf_count {ev.leaf_count} is not the tree size "
+                              f"{sizes[cp.tx_id]} the checkpoint record commits to")
     elif len(ev.audit_path) > limits.max_audit_path or not verify_inclusion(
             ev.leaf_hash, ev.leaf_index, ev.leaf_count, list(ev.audit_path), cp.root):
         notes["inclusion"] = "the audit path does not lead to the checkpoint's merkle_root"
