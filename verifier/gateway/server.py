@@ -323,8 +323,8 @@ class GatewayServer:
 
     def start(self) -> "GatewayServer":
         """Serve in a background daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ario-gateway",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name="ario-gateway", daemon=True)
         self._thread.start()
         return self
 
