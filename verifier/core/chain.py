@@ -74,9 +74,12 @@ def verify_lineage(
         seen.add(key)
         child, node = _member(item, key, tx_id, policy, limits)
         children.append(child)
-        checks.append(_member_check(key, child))
+        if child.reason is not None:
+            checks.append(_member_check(key, child))
         if node is not None:
             nodes.append(node)
+    if not checks:
+        checks.append(passed("chain:members", f"all {len(events)} envelopes verified"))
     report = link(nodes, trusted_keys=policy.trusted_keys)
     checks.extend(report.checks)
     subject = {"events": len(events), "linked": len(nodes), "graph": report.graph}
@@ -86,8 +89,6 @@ def verify_lineage(
 def _member_check(key: str, child: Result) -> Check:
     """L1: a member's verdict enters the lineage with its own primary reason."""
     cid = f"envelope:{key}"
-    if child.reason is None:
-        return passed(cid)
     first = next((c for c in child.checks if c.reason is child.reason), None)
     return problem(cid, child.reason, first.detail if first is not None else "")
 

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from . import mlflow_profile as mlflow
-from .encoding import is_lower_hex
 from .profiles import Profile
 from .reasons import ReasonCode as R
 from .reasons import Status
-from .result import Check, passed, problem, rollup, skipped
+from .result import Check, passed, problem, rollup
 
 GENESIS = "GENESIS"
 VIA_HASH = "payload_hash"
 VIA_TX = "tx_id"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _TX_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")  # 32 bytes, canonical base64url
 _SHOW = 16
 
@@ -70,10 +70,13 @@ def link_form(previous_hash: object) -> str | None:
     """GENESIS, VIA_HASH (64 lowercase hex), VIA_TX (43-char tx id) or None (malformed)."""
     if previous_hash == GENESIS:
         return GENESIS
-    if is_lower_hex(previous_hash, 32):
-        return VIA_HASH
-    if isinstance(previous_hash, str) and _TX_ID.fullmatch(previous_hash):
-        return VIA_TX
+    if not isinstance(previous_hash, str):
+        return None
+    size = len(previous_hash)
+    if size == 64:
+        return VIA_HASH if _HEX64.fullmatch(previous_hash) else None
+    if size == 43:
+        return VIA_TX if _TX_ID.fullmatch(previous_hash) else None
     return None
 
 
@@ -171,35 +174,36 @@ def link(nodes: Sequence[ChainNode], *, trusted_keys: Iterable[bytes] | None = N
         if canon[i] == i and nd.payload_hash is not None:
             hash_index.setdefault(nd.payload_hash, []).append(i)
 
-    # L2-L4: resolve every visible link.
+    # L2-L4: resolve every visible link. Only problems get a check of their own (L9).
     pred: list[int] = [-1] * n
     via: list[str | None] = [None] * n
     link_checks: list[Check] = []
     roots: list[str] = []
     dangling: list[str] = []
+    hidden = linked = 0
     linear_claims: dict[tuple[str, str], list[int]] = {}
+    rules: dict[tuple[str, str | None], mlflow.LinkRule | None] = {}
     for i, nd in enumerate(nodes):
-        cid = f"link:{keys[i]}"
-        if canon[i] != i:
-            link_checks.append(skipped(cid, f"same envelope as {keys[canon[i]]}"))
-            continue
         prev = nd.previous_hash
+        if canon[i] != i:
+            continue
         if prev is None:
-            link_checks.append(skipped(cid, "previous_hash not visible (record not supplied)"))
+            hidden += 1
             continue
         form = link_form(prev)
+        if form == GENESIS:
+            roots.append(keys[i])
+            continue
+        cid = f"link:{keys[i]}"
         if form is None:
             text = "missing, empty or not a string" if prev == "" else f"{_short(prev)!r}"
             link_checks.append(problem(cid, R.CHAIN_LINK_MALFORMED, f"previous_hash {text} is "
                                        "neither GENESIS, 64 lowercase hex nor a tx id"))
             continue
-        if form == GENESIS:
-            roots.append(keys[i])
-            link_checks.append(passed(cid, "GENESIS"))
-            continue
-        rule = rule_for(nd.profile, nd.event_type)
+        rkey = (nd.profile, nd.event_type)
+        rule = rules[rkey] if rkey in rules else rules.setdefault(rkey, rule_for(*rkey))
         if rule is None or rule.via is None:
-            why = ("has no chain rule" if rule is None else "must be GENESIS")
+            why = "has no chain rule" if rule is None else "must be GENESIS"
             link_checks.append(problem(cid, R.CHAIN_TYPE_MISMATCH,
                                        f"{nd.event_type} ({nd.profile}) {why}; it names "
                                        f"{_short(prev)}"))
@@ -212,21 +216,23 @@ def link(nodes: Sequence[ChainNode], *, trusted_keys: Iterable[bytes] | None = N
         if rule.linear:
             linear_claims.setdefault((_FAMILY[nd.profile], prev), []).append(i)
         if form == VIA_TX:
-            candidates = [tx_index[prev]] if prev in tx_index else []
+            p = tx_index.get(prev, -1)
+            why = _allowed(rule, nd, nodes[p]) if p >= 0 else None
         else:
-            candidates = hash_index.get(prev, [])
-        if not candidates:
+            p, why = _pick(rule, nd, nodes, hash_index.get(prev, ()))
+        if p < 0:
             dangling.append(keys[i])
             link_checks.append(problem(cid, R.CHAIN_LINK_UNRESOLVED,
                                        f"{_short(prev)} names no event in the set"))
             continue
-        p = next((c for c in candidates if _allowed(rule, nd, nodes[c]) is None), candidates[0])
         pred[i], via[i] = p, form
-        why = _allowed(rule, nd, nodes[p])
+        linked += 1
         if why is not None:
             link_checks.append(problem(cid, R.CHAIN_TYPE_MISMATCH, f"follows {keys[p]}: {why}"))
-        else:
-            link_checks.append(passed(cid, f"follows {keys[p]} ({nodes[p].event_type}) via {form}"))
+    summary = f"{linked} links resolved, {len(roots)} GENESIS roots"
+    if hidden:
+        summary += f", {hidden} links not visible (record not supplied)"
+    link_checks.insert(0, passed("chain:links", summary))
 
     signer_checks = _signers(nodes, keys, pred, canon, trusted)
     fork_checks = _forks(linear_claims, keys, pred)
@@ -243,6 +249,18 @@ def link(nodes: Sequence[ChainNode], *, trusted_keys: Iterable[bytes] | None = N
     predecessor = {keys[i]: keys[pred[i]] for i in range(n) if pred[i] >= 0}
     checks = dup_checks + link_checks + signer_checks + fork_checks + cycle_checks
     return LinkReport(tuple(checks), graph, predecessor)
+
+
+def _pick(rule: mlflow.LinkRule, nd: ChainNode, nodes: list[ChainNode],
+          candidates: Sequence[int]) -> tuple[int, str | None]:
+    """L3: the first candidate the rule allows, else the first candidate and why not."""
+    first_why: str | None = None
+    for c in candidates:
+        why = _allowed(rule, nd, nodes[c])
+        if why is None:
+            return c, None
+        first_why = first_why or why
+    return (candidates[0], first_why) if candidates else (-1, None)
 
 
 def _graph_node(nd: ChainNode, key: str, same_as: str | None) -> dict[str, Any]:
