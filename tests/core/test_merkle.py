@@ -281,3 +281,11 @@ def test_verify_inclusion_hostile_arguments_never_raise():
     assert not verify_inclusion(leaves[2], 2, 5, path + [tree_root] * 10_000, tree_root)
     assert verify_inclusion(bytearray(leaves[2]), 2, 5, tuple(bytearray(p) for p in path),
                             bytearray(tree_root))
+
+
+def test_a_path_does_not_pin_the_tree_size():
+    # spec/merkle.md H4: why the size must come from signed data.
+    leaves = _leaves(16)
+    path = audit_path(0, leaves)
+    accepted = [n for n in range(1, 40) if verify_inclusion(leaves[0], 0, n, path, root(leaves))]
+    assert accepted == list(range(9, 17))
