@@ -1,0 +1,35 @@
+"""`ario-verifier gateway serve`: run the local Turbo-style gateway (tests, demo, air-gapped)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gateway", help="run a local gateway that accepts and serves data items",
+                       description="A local gateway persisted in SQLite: accepts Turbo-style "
+                       "uploads (POST /tx/<token>), serves /raw/<id>, /<id> and "
+                       "/tx/<id>/data-item. Prints its base URL as the first line on stdout.")
+    gsub = p.add_subparsers(dest="gateway_command", metavar="ACTION")
+    serve = gsub.add_parser("serve", help="serve in the foreground until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    serve.add_argument("--db", metavar="FILE", help="SQLite file to persist items (default: in memory)")
+    serve.set_defaults(func=run)
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        sys.stderr.write("ario-verifier gateway serve: error: --port must be 0..65535\n")
+        return 2
+    from verifier.gateway.server import serve
+
+    try:
+        serve(args.host, args.port, args.db)
+    except OSError as exc:
+        sys.stderr.write(f"ario-verifier gateway serve: cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}\n")
+        return 2
+    return 0
