@@ -403,7 +403,8 @@ def test_audit_path_limit_is_the_callers(good):
     ({"leaf_count": None}, "bad_field_type"),
     ({"leaf_count": 3.5}, "bad_field_type"),
     ({"merkle_root": 12}, "bad_field_type"),
-    ({"merkle_root": "69A0C347383197E96682AC6D00EF4099B46352D41221E7186757E7723DA42E12"}, "bad_hex"),
+    ({"merkle_root": "69A0C347383197E96682AC6D00EF4099B46352D41221E7186757E7723DA42E12"},
+     "bad_hex"),
     ({"merkle_root": "69a0c347"}, "bad_hex"),
 ])
 def test_bad_signed_payload_field(tree3, changes, reason):

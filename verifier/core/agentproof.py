@@ -56,7 +56,8 @@ def verify_agent_proof_doc(
     """Verify a bundle already admitted by `intake.parse` (or `intake.parse_value`)."""
     bundle = doc.value
     if not isinstance(bundle, dict):
-        return make_result(KIND, [problem("intake", R.NOT_AN_OBJECT, "bundle is not a JSON object")])
+        return make_result(KIND, [problem("intake", R.NOT_AN_OBJECT,
+                                          "bundle is not a JSON object")])
     checks: list[Check] = [_OK_INTAKE]
 
     # M1: spec_version, then the bundle's own fields.
@@ -160,7 +161,8 @@ def _payload_problem(payload: Any) -> Check | None:
                        f"payload.leaf_count must be an integer, not {_type(payload['leaf_count'])}")
     root = payload["merkle_root"]
     if not isinstance(root, str):
-        return problem("checkpoint_payload", R.BAD_FIELD_TYPE, "payload.merkle_root must be a string")
+        return problem("checkpoint_payload", R.BAD_FIELD_TYPE,
+                       "payload.merkle_root must be a string")
     if not is_lower_hex(root, 32):
         return problem("checkpoint_payload", R.BAD_HEX,
                        "payload.merkle_root must be 64 lowercase hex characters")
