@@ -554,3 +554,230 @@ def test_trusted_signer_policy():
 ])
 def test_intake(data, reason):
     expect(verify_evidence_bytes(data), Status.MALFORMED, reason)
+
+
+# -- 6. exports: structure, stricter rules, fresh attestations --------------------------------
+
+
+def _export(mutate) -> dict:
+    e = copy.deepcopy(POSITIVE)
+    mutate(e["body"])
+    return resign(e)
+
+
+EXPORT_SHAPES = {
+    "neither source nor ref": (lambda body: body.pop("source_bundle"), R.MISSING_FIELD),
+    "both source and ref": (lambda body: body.update(source_bundle_ref="ar://x"), R.BAD_FIELD_TYPE),
+    "empty ref": (lambda body: (body.pop("source_bundle"), body.update(source_bundle_ref="")),
+                  R.BAD_FIELD_TYPE),
+    "no kernel_verdict": (lambda body: body.pop("kernel_verdict"), R.MISSING_FIELD),
+    "attestations not a list": (lambda body: body.update(attestations={}), R.BAD_FIELD_TYPE),
+    "uppercase source_bundle_hash": (lambda body: body.update(
+        source_bundle_hash=body["source_bundle_hash"].upper()), R.BAD_HEX),
+    "record not an object": (lambda body: body["attestations"].append([]), R.BAD_FIELD_TYPE),
+    "record without checkpoint_tx_id": (lambda body: body["attestations"][1].pop("checkpoint_tx_id"),
+                                        R.MISSING_FIELD),
+    "record without payload": (lambda body: body["attestations"][1].pop("payload"), R.MISSING_FIELD),
+    "record without public_key": (lambda body: body["attestations"][1].pop("public_key"), R.BAD_RSA_KEY),
+    "record without signature": (lambda body: body["attestations"][1].pop("signature"), R.MISSING_FIELD),
+    "uppercase RSA signature": (lambda body: body["attestations"][1].update(
+        signature=body["attestations"][1]["signature"].upper()), R.BAD_HEX),
+    "odd RSA signature": (lambda body: body["attestations"][1].update(
+        signature=body["attestations"][1]["signature"][:-1]), R.BAD_HEX),
+    "padded modulus": (lambda body: body["attestations"][1]["public_key"].update(
+        n=body["attestations"][1]["public_key"]["n"] + "="), R.BAD_RSA_KEY),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPORT_SHAPES))
+def test_export_structure_is_malformed(name):
+    mutate, reason = EXPORT_SHAPES[name]
+    result = run(_export(mutate))
+    expect(result, Status.MALFORMED, reason)
+    assert verdict_of(result) is None
+
+
+def _ref_only(body):
+    body.pop("source_bundle")
+    body["source_bundle_ref"] = "ar://some-large-source-bundle-txid"
+
+
+def test_reference_only_export_still_checks_attestation_signatures():
+    result = run(_export(_ref_only))
+    expect(result, Status.INCOMPLETE, R.SOURCE_BUNDLE_UNAVAILABLE)
+    flags = attestation_flags(result)
+    assert [f["signature_ok"] for f in flags] == [True, True]
+    assert [f["binding_checked"] for f in flags] == [False, False]
+    assert outcome(result, "attestation[0].data_hash") is Outcome.SKIPPED
+
+    def forged(body):
+        _ref_only(body)
+        body["attestations"][0]["signature"] = _flip(body["attestations"][0]["signature"], 10)
+    expect(run(_export(forged)), Status.FAILED, R.ATTESTATION_SIGNATURE_INVALID)
+
+
+def test_unresolved_attestation_checkpoint():
+    # checkpoint_tx_id sits outside the RSA-signed payload: the signature still verifies.
+    result = run(_export(lambda body: body["attestations"][1].update(checkpoint_tx_id="elsewhere")))
+    expect(result, Status.FAILED, R.CHECKPOINT_UNRESOLVED)
+    flags = attestation_flags(result)[1]
+    assert (flags["signature_ok"], flags["checkpoint_resolved"], flags["data_hash_bound"]) == (True, False, False)
+    verdict = verdict_of(result)
+    assert len(verdict["checkpoints"][0]["attestations"]) == 1  # unresolved ones vanish...
+    assert verdict["counts"] == {"verified": 4, "failed": 1, "undetermined": 0}  # ...but count
+    assert export_summary(result)["verdict_agreement_ok"] is False
+
+
+def test_source_failing_its_own_wrapper():
+    def mutate(body):
+        body["source_bundle"]["generated_at"] = "2030-01-01T00:00:00Z"  # no source re-sign
+        body["source_bundle_hash"] = hashlib.sha256(jcs(body["source_bundle"])).hexdigest()
+    result = run(_export(mutate))
+    expect(result, Status.FAILED, R.SOURCE_BUNDLE_FAILED)
+    assert result.children[0].reason is R.SIGNATURE_INVALID
+    verdict = verdict_of(result)
+    assert verdict["events"] == [] and verdict["checkpoints"] == []
+    assert "source bundle failed (0 event(s) across 0 checkpoint(s))" in verdict["summary"]
+
+
+def test_source_not_an_object():
+    def mutate(body):
+        body["source_bundle"] = 5
+        body["source_bundle_hash"] = hashlib.sha256(b"5").hexdigest()
+    result = run(_export(mutate))
+    expect(result, Status.FAILED, R.SOURCE_BUNDLE_FAILED)
+    assert export_summary(result)["source_status"] == "malformed"
+
+
+def test_export_over_partial_source_is_incomplete():
+    e = copy.deepcopy(POSITIVE)
+    del e["body"]["source_bundle"]["body"]["events"][1]["record_bytes"]
+    e["body"]["kernel_verdict"]["events"][1]["payload_bound"] = None
+    result = run(resign_export(e))
+    expect(result, Status.INCOMPLETE, R.SOURCE_BUNDLE_INCOMPLETE)
+    assert result.children[0].reason is R.RECORD_WITHHELD
+    verdict = verdict_of(result)
+    assert verdict["status"] == "partial"
+    assert verdict["counts"] == {"verified": 4, "failed": 0, "undetermined": 1}
+    assert verdict["summary"].startswith("Export partial: source bundle partial (3 event(s)")
+
+
+def test_as_of_only_for_string_generated_at():
+    e = copy.deepcopy(POSITIVE)
+    e["generated_at"] = 17
+    verdict = verdict_of(run(resign(e)))
+    assert "as_of" not in verdict and verdict["status"] == "verified"
+
+
+# A fresh operator key of our own: exercises signing-side compatibility and the tx-id rule.
+_OP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64u(data: bytes) -> str:
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _fresh_attestation(tx_id: str = TX, salt=32, level=1) -> tuple[dict, dict]:
+    numbers = _OP_KEY.public_key().public_numbers()
+    n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+    address = _b64u(hashlib.sha256(n).digest())
+    payload = dict(POSITIVE["body"]["attestations"][1]["payload"], operator=address, tx_id=tx_id,
+                   gateway="https://g3.example", level=level)
+    sig = _OP_KEY.sign(jcs(payload), padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=salt),
+                       hashes.SHA256())
+    record = {"checkpoint_tx_id": TX, "payload": payload, "signature_alg": "rsa-pss-sha256",
+              "public_key": {"kty": "RSA", "n": _b64u(n), "e": "AQAB"}, "signature": sig.hex()}
+    cached = {"operator": address, "gateway": "https://g3.example", "signature_ok": True,
+              "operator_address_bound": True, "data_hash_bound": tx_id == TX, "level": level,
+              "subject_ref_ok": None}
+    return record, cached
+
+
+def _with_fresh(record: dict, cached: dict) -> dict:
+    e = copy.deepcopy(POSITIVE)
+    e["body"]["attestations"].append(record)
+    e["body"]["kernel_verdict"]["checkpoints"][0]["attestations"].append(cached)
+    return resign(e)
+
+
+def test_fresh_operator_attestation_verifies():
+    result = run(_with_fresh(*_fresh_attestation()))
+    expect(result, Status.VERIFIED, None)
+    assert verdict_of(result)["counts"]["verified"] == 6
+    assert verdict_of(result)["summary"].endswith("3/3 operator attestation(s) valid.")
+
+
+def test_attested_tx_id_must_name_the_checkpoint():
+    result = run(_with_fresh(*_fresh_attestation(tx_id="some-other-transaction")))
+    expect(result, Status.FAILED, R.DATA_HASH_NOT_BOUND)
+    assert "tx_id" in result.check("attestation[2].data_hash").detail
+    assert attestation_flags(result)[2]["data_hash_bound"] is False
+    assert export_summary(result)["verdict_agreement_ok"] is True
+
+
+def test_max_salt_signature_from_fresh_key_fails():
+    record, cached = _fresh_attestation(salt=padding.PSS.MAX_LENGTH)
+    cached["signature_ok"] = False
+    result = run(_with_fresh(record, cached))
+    expect(result, Status.FAILED, R.ATTESTATION_SIGNATURE_INVALID)
+    assert export_summary(result)["verdict_agreement_ok"] is True
+
+
+def test_non_integer_level_is_omitted_from_the_verdict():
+    record, cached = _fresh_attestation(level=2.5)
+    del cached["level"]
+    result = run(_with_fresh(record, cached))
+    expect(result, Status.VERIFIED, None)
+    assert "level" not in verdict_of(result)["checkpoints"][0]["attestations"][2]
+
+
+# -- 7. hostile input never raises -------------------------------------------------------------
+
+
+_JUNK = [None, 0, -1, 1.5, "", "x", "ZZ", [], {}, True, [None], {"a": []}, "00" * 32]
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, prefix + (i,))
+
+
+def _mutated(rng: random.Random, base: dict) -> dict:
+    doc = copy.deepcopy(base)
+    paths = [p for p in _paths(doc) if p]
+    path = rng.choice(paths)
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if rng.random() < 0.3 and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(rng.choice(_JUNK))
+    return doc
+
+
+@pytest.mark.parametrize("base_name", ["export", "trace"])
+def test_random_mutations_never_raise(base_name):
+    base = POSITIVE if base_name == "export" else SOURCE
+    rng = random.Random(20260715)
+    seen = set()
+    for i in range(300):
+        doc = _mutated(rng, base)
+        if i % 2 and isinstance(doc.get("body"), dict):
+            if base_name == "export" and isinstance(doc["body"].get("source_bundle"), dict) \
+                    and isinstance(doc["body"]["source_bundle"].get("body"), dict):
+                doc = resign_export(doc)
+            else:
+                doc = resign(doc)
+        result = run(doc)
+        assert result.status in set(Status)
+        assert (result.status is Status.VERIFIED) == (result.reason is None)
+        json.dumps(result.to_json())
+        seen.add(result.status)
+    assert {Status.FAILED, Status.MALFORMED} <= seen

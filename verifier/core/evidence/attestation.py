@@ -1,4 +1,4 @@
-"""Embedded RSA-PSS operator attestations of an export (spec/evidence.md A1-A10).
+"""Embedded RSA-PSS operator attestations of an export (spec/evidence.md V23).
 
 A record is ``{checkpoint_tx_id, payload, signature_alg: "rsa-pss-sha256", public_key:
 {kty: "RSA", n, e}, signature: hex}``. The signature is RSA-PSS over ``JCS(payload)`` with
@@ -7,8 +7,8 @@ SHA-256, MGF1-SHA-256 and a salt of exactly 32 bytes. The operator address is
 commits to the modulus only, so any other exponent (e = 1 makes RSA the identity) would
 let anyone forge a signature for a victim's modulus.
 
-`parse_record` covers the structural rules (A1-A4) and raises `Malformed`;
-`evaluate_record` covers the cryptographic and binding rules (A5-A10) and never raises.
+`parse_record` covers the structural rules (V23.1-V23.4) and raises `Malformed`;
+`evaluate_record` covers the cryptographic and binding rules (V23.5-V23.10) and never raises.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RsaJwk:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A structurally valid attestation record (A1-A4 passed)."""
+    """A structurally valid attestation record (V23.1-V23.4 passed)."""
 
     index: int
     checkpoint_tx_id: str
@@ -60,7 +60,7 @@ class Record:
 
 
 def _b64u_strict(value: str, field: str) -> bytes:
-    """Unpadded, canonical base64url; anything else is a malformed key (A3)."""
+    """Unpadded, canonical base64url; anything else is a malformed key (V23.3)."""
     if not _B64U.fullmatch(value) or len(value) % 4 == 1:
         raise Malformed(R.BAD_RSA_KEY, f"{field} is not unpadded base64url")
     try:
@@ -73,7 +73,7 @@ def _b64u_strict(value: str, field: str) -> bytes:
 
 
 def parse_jwk(value: object, where: str) -> RsaJwk:
-    """A3: an object with kty "RSA" and non-empty base64url `n` and `e`."""
+    """V23.3: an object with kty "RSA" and non-empty base64url `n` and `e`."""
     if not isinstance(value, dict):
         raise Malformed(R.BAD_RSA_KEY, f"{where} must be a JWK object")
     if value.get("kty") != "RSA":
@@ -96,7 +96,7 @@ def operator_address(key: RsaJwk) -> str:
 
 
 def verify_pss(key: RsaJwk, message: bytes, signature: bytes) -> bool:
-    """A5: RSA-PSS-SHA-256 (salt 32) under `key`. Raises `Malformed(BAD_RSA_KEY)` only when a
+    """V23.5: RSA-PSS-SHA-256 (salt 32) under `key`. Raises `Malformed(BAD_RSA_KEY)` only when a
     key with the right exponent cannot be built; every other failure is False."""
     if key.e != RSA_EXPONENT:
         return False  # checked before import: e = 1 verifies anything in many libraries
@@ -114,7 +114,7 @@ def verify_pss(key: RsaJwk, message: bytes, signature: bytes) -> bool:
 
 
 def parse_record(rec: object, index: int, fast: bool, limits: Limits) -> Record:
-    """A1-A4 for `body.attestations[index]`; raises `Malformed`."""
+    """V23.1-V23.4 for `body.attestations[index]`; raises `Malformed`."""
     where = f"body.attestations[{index}]"
     if not isinstance(rec, dict):
         raise Malformed(R.BAD_FIELD_TYPE, f"{where} must be a JSON object")
@@ -137,7 +137,7 @@ def parse_record(rec: object, index: int, fast: bool, limits: Limits) -> Record:
 def evaluate_record(
     record: Record, checkpoints: Mapping[str, Any] | None, fast: bool, limits: Limits
 ) -> tuple[AttestationFinding, list[Check]]:
-    """A5-A10. `checkpoints` maps source checkpoint tx ids to checkpoint objects, or is None
+    """V23.5-V23.10. `checkpoints` maps source checkpoint tx ids to checkpoint objects, or is None
     when the export carries only a source reference (bindings then not evaluated)."""
     label = f"attestation[{record.index}]"
     payload = record.payload
@@ -148,7 +148,7 @@ def evaluate_record(
         level = None
     checks: list[Check] = []
 
-    # A5: exponent, then the RSA-PSS signature over JCS(payload). May raise Malformed.
+    # V23.5: exponent, then the RSA-PSS signature over JCS(payload). May raise Malformed.
     signature_ok = verify_pss(record.key, record.message, record.signature)
     if signature_ok:
         checks.append(passed(f"{label}.signature"))
@@ -159,7 +159,7 @@ def evaluate_record(
         checks.append(problem(f"{label}.signature", R.ATTESTATION_SIGNATURE_INVALID,
                               "RSA-PSS-SHA-256 (salt 32) does not verify over JCS(payload)"))
 
-    # A6: the payload's operator is the key's wallet address.
+    # V23.6: the payload's operator is the key's wallet address.
     derived = operator_address(record.key)
     operator_bound = operator != "" and operator == derived
     if operator_bound:
@@ -176,7 +176,7 @@ def evaluate_record(
                                      binding_checked=False)
         return finding, checks
 
-    # A7: the named checkpoint is present in the source bundle.
+    # V23.7: the named checkpoint is present in the source bundle.
     cp = checkpoints.get(record.checkpoint_tx_id)
     resolved = cp is not None
     if resolved:
@@ -185,8 +185,8 @@ def evaluate_record(
         checks.append(problem(f"{label}.checkpoint", R.CHECKPOINT_UNRESOLVED,
                               f"checkpoint_tx_id {show(record.checkpoint_tx_id)} is not in the source bundle"))
 
-    # A8: data_hash is the SHA-256 of the checkpoint's uploaded bytes, JCS(envelope).
-    # A9 (ours): the attested tx_id is the checkpoint it is filed under.
+    # V23.8: data_hash is the SHA-256 of the checkpoint's uploaded bytes, JCS(envelope).
+    # V23.9 (ours): the attested tx_id is the checkpoint it is filed under.
     data_hash = payload["data_hash"].lower() if isinstance(payload.get("data_hash"), str) else ""
     hash_matches = tx_matches = False
     if cp is not None:
@@ -209,7 +209,7 @@ def evaluate_record(
     else:
         checks.append(skipped(f"{label}.data_hash", "checkpoint unresolved"))
 
-    # A10: subject_ref is inside the signed payload; without the subject bytes it stays
+    # V23.10: subject_ref is inside the signed payload; without the subject bytes it stays
     # undetermined and never gates (AttestationFinding.subject_ref_ok defaults so).
     finding = AttestationFinding(record.checkpoint_tx_id, operator, gateway, level,
                                  signature_ok, operator_bound, resolved, hash_matches,

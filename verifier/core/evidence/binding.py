@@ -1,5 +1,5 @@
 """Byte bindings inside an anchor trace: payload, committed record, disclosed content and
-on-chain bytes (spec/evidence.md T5, T7, T9, T10). Pure functions, no exceptions escape."""
+on-chain bytes (spec/evidence.md V11, V12, V13, V16). Pure functions, no exceptions escape."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _CONTENT_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 def payload_binding(envelope: dict[str, Any], record: bytes | None, fast: bool,
                     limits: Limits) -> Finding:
-    """T7 payload binding, as the family defines it (independent of the signature).
+    """V12 payload binding, as the family defines it (independent of the signature).
 
     payload_hash missing or not a string: broken. Otherwise every available material must
     hash to it: the inline `payload` (SHA-256 of its JCS) and the committed record bytes
@@ -58,7 +58,7 @@ def record_event(record: bytes | None, limits: Limits) -> dict[str, Any] | None:
 
 
 def committed_content(event: dict[str, Any] | None, envelope: dict[str, Any]) -> list[str]:
-    """T9 committed content hashes (lowercased): the record's `event.content_hash` if it is
+    """V13 committed content hashes (lowercased): the record's `event.content_hash` if it is
     a non-empty string, else the hashes an inline agent payload commits to."""
     if event is not None:
         value = event.get("content_hash")
@@ -81,7 +81,7 @@ def committed_content(event: dict[str, Any] | None, envelope: dict[str, Any]) ->
 
 def content_binding(committed: list[str], in_body: bytes | None,
                     side: bytes | None) -> tuple[Finding, str]:
-    """T9: disclosed bytes (in-body first, then side input) against the committed hashes.
+    """V13: disclosed bytes (in-body first, then side input) against the committed hashes.
 
     Returns the finding and a display detail for a broken one.
     """
@@ -98,7 +98,7 @@ def content_binding(committed: list[str], in_body: bytes | None,
 
 def on_chain_finding(envelope: Any, fetched: Sequence[tuple[str, bytes | None]],
                      fast: bool, limits: Limits) -> OnChainFinding:
-    """T10: compare each gateway's bytes for a checkpoint tx with JCS(checkpoint envelope).
+    """V16: compare each gateway's bytes for a checkpoint tx with JCS(checkpoint envelope).
 
     None means the gateway was unreachable. Equal bytes, or bytes that parse strictly and
     canonicalize to the same JCS, confirm; anything else is a mismatch.

@@ -1,4 +1,4 @@
-"""The `ario.evidence.export/v1` body (spec/evidence.md X1-X9).
+"""The `ario.evidence.export/v1` body (spec/evidence.md V20-V26).
 
 An issuer-signed export holds a cached verdict, the source anchor-trace bundle (inline, or
 only referenced), that bundle's hash and RSA-PSS operator attestations. Everything is
@@ -63,15 +63,15 @@ class ExportOutcome:
 
 def verify_export_body(bundle: dict[str, Any], body: dict[str, Any], fast: bool,
                        limits: Limits, verify_source: SourceVerifier) -> ExportOutcome:
-    """X1-X8 over an export body whose wrapper already verified."""
-    # X1: body structure, exactly one of source_bundle / source_bundle_ref.
+    """V20-V25 over an export body whose wrapper already verified."""
+    # V20: body structure, exactly one of source_bundle / source_bundle_ref.
     try:
         cached, records_raw, linkage_hex, source, ref = _shape(body, limits)
     except Malformed as exc:
         return ExportOutcome([problem("export.shape", exc.reason, exc.detail)])
     checks: list[Check] = [passed("export.shape")]
 
-    # X2: every attestation record is well-formed (A1-A4) before anything is trusted.
+    # V23.1-V23.4: every attestation record is well-formed, before anything is trusted.
     records: list[Record] = []
     for i, raw in enumerate(records_raw):
         try:
@@ -81,7 +81,7 @@ def verify_export_body(bundle: dict[str, Any], body: dict[str, Any], fast: bool,
             return ExportOutcome(checks)
     checks.append(passed("export.attestations"))
 
-    # X3: a referenced source is never fetched; what needs it stays undetermined.
+    # V20: a referenced source is never fetched; what needs it stays undetermined.
     if source is None:
         checks.append(problem("export.source", R.SOURCE_BUNDLE_UNAVAILABLE,
                               f"source bundle only referenced ({ref}); not fetched, "
@@ -91,7 +91,7 @@ def verify_export_body(bundle: dict[str, Any], body: dict[str, Any], fast: bool,
         return outcome
     checks.append(passed("export.source"))
 
-    # X4: source linkage.
+    # V21: source linkage.
     try:
         linkage_ok = sha256_hex(canonical(source, fast, limits)) == linkage_hex
     except Malformed:
@@ -100,7 +100,7 @@ def verify_export_body(bundle: dict[str, Any], body: dict[str, Any], fast: bool,
         "export.source_linkage", R.SOURCE_LINKAGE_MISMATCH,
         "SHA-256(JCS(source_bundle)) differs from source_bundle_hash"))
 
-    # X5: recompute the source bundle.
+    # V22: recompute the source bundle.
     source_result, findings = verify_source(Doc(source, fast))
     source_status = FAMILY_WORD[source_result.status]
     if source_result.status is Status.VERIFIED:
@@ -114,12 +114,12 @@ def verify_export_body(bundle: dict[str, Any], body: dict[str, Any], fast: bool,
     outcome = ExportOutcome(checks, (source_result,), trace=findings or EMPTY_TRACE_FINDINGS,
                             source_status=source_status, source_linkage_ok=linkage_ok)
 
-    # X6: attestations against the source's checkpoints (last occurrence of a tx id wins,
-    # as in the reference kernels; duplicates already fail the source, T3).
+    # V23.5-V23.10: attestations against the source's checkpoints (last occurrence of a tx id wins,
+    # as in the reference kernels; duplicates already fail the source, V11).
     if not _evaluate(records, _source_checkpoints(source), fast, limits, outcome):
         return outcome
 
-    # X7, X8: the recomputed verdict object and its agreement with the cached copy.
+    # V24, V25: the recomputed verdict object and its agreement with the cached copy.
     verdict = build_verdict(outcome.trace, outcome.attestations, bundle.get("generated_at"))
     agreement = agrees(cached, verdict)
     outcome.verdict, outcome.verdict_agreement_ok = verdict, agreement
@@ -162,7 +162,7 @@ def _source_checkpoints(source: Any) -> dict[str, Any]:
 
 def _evaluate(records: list[Record], checkpoints: dict[str, Any] | None, fast: bool,
               limits: Limits, outcome: ExportOutcome) -> bool:
-    """A5-A10 for every record; False (and a malformed check) if a key cannot be built."""
+    """V23.5-V23.10 for every record; False (and a malformed check) if a key cannot be built."""
     for record in records:
         try:
             finding, checks = evaluate_record(record, checkpoints, fast, limits)

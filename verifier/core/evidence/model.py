@@ -142,9 +142,9 @@ EMPTY_TRACE_FINDINGS = TraceFindings((), ())
 
 @dataclass(frozen=True, slots=True)
 class AttestationFinding:
-    """One embedded operator attestation (spec/evidence.md A5-A10).
+    """One embedded operator attestation (spec/evidence.md V23).
 
-    `data_hash_bound` is the family flag made stricter (A9): the data hash must match the
+    `data_hash_bound` is the family flag made stricter (V23.9): the data hash must match the
     checkpoint's bytes *and* the attested `tx_id` must be that checkpoint. When the export
     carries only a `source_bundle_ref`, `binding_checked` is False: the checkpoint and
     data-hash bindings were not evaluated (their flags read false) and produce no failing

@@ -1,6 +1,6 @@
-"""The `ario.anchor.trace/v1` body: checkpoints, events and their proofs (spec/evidence.md T1-T11).
+"""The `ario.anchor.trace/v1` body: checkpoints, events and their proofs (spec/evidence.md V10-V16).
 
-Structure is validated for every item first (T1, T2, T6; malformed on any violation), then
+Structure is validated for every item first (V10; malformed on any violation), then
 each checkpoint and event is verified and the findings are summarized as one check per
 rule, in the normative check order of spec/evidence.md §5.
 """
@@ -67,7 +67,7 @@ def verify_trace_body(
         return [problem("trace.shape", exc.reason, exc.detail)], None
     checks: list[Check] = [passed("trace.shape")]
 
-    # T3: tx ids are unique; the first occurrence is the one events bind to.
+    # V11 (a): tx ids are unique; the first occurrence is the one events bind to.
     by_tx_id: dict[str, _Checkpoint] = {}
     duplicates: list[str] = []
     for cp in checkpoints:
@@ -101,7 +101,7 @@ def verify_trace_body(
     checks.append(_summary("trace.events.inclusion", R.INCLUSION_INVALID, bad_inclusion))
     checks.append(_summary("trace.events.content", R.CONTENT_MISMATCH, bad_content))
     checks.append(cp_checks[2])
-    # T11: a trace without checkpoints proves nothing.
+    # V15: a trace without checkpoints proves nothing.
     if checkpoints:
         checks.append(passed("trace.nonempty"))
     else:
@@ -110,7 +110,7 @@ def verify_trace_body(
 
 
 def _parse_body(body: dict[str, Any], limits: Limits) -> tuple[list[_Checkpoint], list[_Event]]:
-    """T1, T2, T6: structure of the whole body."""
+    """V10: structure of the whole body."""
     raw_cps = get_array(body, "checkpoints", "body")
     raw_events = get_array(body, "events", "body")
     if len(raw_cps) + len(raw_events) > limits.max_trace_items:
@@ -168,14 +168,14 @@ def _verify_checkpoints(
     checkpoints: list[_Checkpoint], by_tx_id: dict[str, _Checkpoint], fast: bool,
     limits: Limits, on_chain: Mapping[str, Sequence[tuple[str, bytes | None]]] | None,
 ) -> tuple[list[CheckpointFinding], list[Check], dict[str, int]]:
-    """T4 envelope + record, T5 Merkle root, T10 on-chain bytes. Also returns the tree
-    size each (first-occurrence) checkpoint record commits to, for T8."""
+    """V11 envelope + record and Merkle root, V16 on-chain bytes. Also returns the tree
+    size each (first-occurrence) checkpoint record commits to, for V12 (b)."""
     findings: list[CheckpointFinding] = []
     sizes: dict[str, int] = {}
     bad_env, bad_root, mismatched, unreachable = [], [], [], []
     for i, cp in enumerate(checkpoints):
         label = f"checkpoint[{i}] {cp.tx_id}"
-        # T4: the envelope verifies and its payload_hash binds the committed record.
+        # V11 (b): the envelope verifies and its payload_hash binds the committed record.
         result = verify_envelope_doc(Doc(cp.envelope, fast), cp.record,
                                      policy=_INNER_POLICY, limits=limits)
         envelope_ok = result.status is Status.VERIFIED
@@ -183,7 +183,7 @@ def _verify_checkpoints(
             why = ("record_bytes missing, root untrusted" if cp.record is None and _envelope_ok(result)
                    else _why(result))
             bad_env.append(f"{label}: {why}")
-        # T5: the record commits to exactly the stated root.
+        # V11 (c): the record commits to exactly the stated root.
         event = record_event(cp.record, limits)
         committed = event.get("merkle_root") if event is not None else None
         size = event.get("leaf_count") if event is not None else None
@@ -194,7 +194,7 @@ def _verify_checkpoints(
             bad_root.append(f"{label}: record commits to {committed!r}, bundle states {cp.root_hex}")
         elif not root_ok:
             bad_root.append(f"{label}: no committed record to read the root from")
-        # T10: optional on-chain comparison (bytes supplied by the caller).
+        # V16: optional on-chain comparison (bytes supplied by the caller).
         oc = None
         if on_chain is not None:
             first = by_tx_id[cp.tx_id]
@@ -221,11 +221,11 @@ def _verify_checkpoints(
 def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], sizes: dict[str, int],
                   fast: bool, limits: Limits,
                   content: Mapping[str, bytes]) -> tuple[EventFinding, dict[str, str]]:
-    """T7 envelope and record, T8 inclusion, T9 content."""
+    """V12 (a) envelope and record, V12 (b) inclusion, V13 content."""
     notes: dict[str, str] = {}
     event_id = ev.envelope.get("event_id")
     event_id = event_id if isinstance(event_id, str) else "<unknown>"
-    # T7: signature and spec_version; the record (if disclosed) must bind payload_hash.
+    # V12 (a): signature and spec_version; the record (if disclosed) must bind payload_hash.
     result = verify_envelope_doc(Doc(ev.envelope, fast), ev.record,
                                  policy=_INNER_POLICY, limits=limits)
     envelope_ok = _envelope_ok(result)
@@ -233,7 +233,7 @@ def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], sizes: dict[str,
         notes["envelope"] = _why(result)
     bound = payload_binding(ev.envelope, ev.record, fast, limits)
 
-    # T8: resolve the checkpoint, walk the audit path, and bind the leaf to this envelope.
+    # V12 (b): resolve the checkpoint, walk the audit path, and bind the leaf to this envelope.
     cp = by_tx_id.get(ev.checkpoint_tx_id)
     inclusion_ok = False
     if cp is None:
@@ -255,7 +255,7 @@ def _verify_event(ev: _Event, by_tx_id: dict[str, _Checkpoint], sizes: dict[str,
         elif own_leaf is not None:
             notes["inclusion"] = "leaf_hash is not SHA-256(0x00 || JCS(event envelope))"
 
-    # T9: disclosed content against the committed content hash.
+    # V13: disclosed content against the committed content hash.
     committed = committed_content(record_event(ev.record, limits), ev.envelope)
     content_ok, why = content_binding(committed, ev.content, content.get(event_id))
     if content_ok is Finding.BROKEN:

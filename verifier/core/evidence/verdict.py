@@ -1,4 +1,4 @@
-"""The family's recomputed verdict object and the agreement projection (spec/evidence.md X7-X9).
+"""The family's recomputed verdict object and the agreement projection (spec/evidence.md V24-V26).
 
 The object is the ar.io export spec's §4 verdict (`ario.evidence.verdict/v1`). Its JCS
 SHA-256 is pinned by the corpus, so member names, presence rules and order of arrays are
@@ -21,7 +21,7 @@ SCHEMA_VERSION = "ario.evidence.verdict/v1"
 
 def build_verdict(trace: TraceFindings, attestations: Sequence[AttestationFinding],
                   as_of: object) -> dict[str, Any]:
-    """X7: the verdict object without `status` and `summary` (set by `finish_verdict`)."""
+    """V24: the verdict object without `status` and `summary` (set by `finish_verdict`)."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for a in attestations:
         entry: dict[str, Any] = {"operator": a.operator}
@@ -71,7 +71,7 @@ def build_verdict(trace: TraceFindings, attestations: Sequence[AttestationFindin
 
 def finish_verdict(verdict: dict[str, Any], status: str, source_status: str,
                    trace: TraceFindings, attestations: Sequence[AttestationFinding]) -> dict[str, Any]:
-    """X9: set the export status word and the summary sentence (exact family wording)."""
+    """V26: set the export status word and the summary sentence (exact family wording)."""
     ok = sum(1 for a in attestations if a.ok)
     verdict["status"] = status
     verdict["summary"] = (
@@ -100,7 +100,7 @@ def _list(d: Any, key: str) -> list[Any]:
 
 
 def projection(verdict: Any) -> dict[str, Any]:
-    """X8: the deterministic dimensions compared for agreement. Missing members read as
+    """V25: the deterministic dimensions compared for agreement. Missing members read as
     null; on-chain data, status, counts, summary, as_of, custody_chain and the attestation
     level and gateway are left out. Works on the hostile cached copy too."""
     schema = _get(verdict, "schema_version")
@@ -127,7 +127,7 @@ def projection(verdict: Any) -> dict[str, Any]:
 
 
 def agrees(cached: Any, fresh: dict[str, Any]) -> bool:
-    """X8: JCS(projection(cached)) == JCS(projection(fresh)); uncanonicalizable disagrees."""
+    """V25: JCS(projection(cached)) == JCS(projection(fresh)); uncanonicalizable disagrees."""
     try:
         return canonical(projection(cached)) == canonical(projection(fresh))
     except Malformed:

@@ -1,7 +1,7 @@
-"""The `ario.evidence/v1` wrapper and body dispatch (spec/evidence.md V1-V9).
+"""The `ario.evidence/v1` wrapper and body dispatch (spec/evidence.md V1-V6).
 
-V1 intake and depth  V2 spec_version  V3 signature_alg  V4 required fields  V5 body_hash
-V6 Ed25519 wrapper signature  V7 trusted signer (policy)  V8 body dispatch  V9 result.
+V1 intake and depth  V2 spec_version, signature_alg, required fields  V3 body_hash
+V4 Ed25519 wrapper signature and trusted signer  V5 body dispatch  V6 asserted verdict.
 A wrapper whose body hash or signature fails stops there: its body is not examined.
 """
 
@@ -59,7 +59,7 @@ def verify_evidence_doc(
 
     `on_chain` maps a checkpoint tx id to the bytes each gateway returned for it, as
     ``[(gateway, bytes or None if unreachable), ...]``; None means offline (the default).
-    `content` maps an event id to disclosed raw content bytes (side input, T9).
+    `content` maps an event id to disclosed raw content bytes (side input, V13).
     """
     result, _ = _verify(doc, policy, limits, on_chain, content, allow_export=True)
     return result
@@ -80,21 +80,21 @@ def _verify(doc: Doc, policy: Policy, limits: Limits, on_chain: OnChainBytes | N
     checks: list[Check] = [passed("intake")]
     subject = _subject(b)
 
-    # V2: spec_version is ario.evidence/v1 or a numeric minor of it.
+    # V2 (a): spec_version is ario.evidence/v1 or a numeric minor of it.
     if not match_major(b.get("spec_version"), SPEC_MAJOR):
         checks.append(problem("spec_version", R.UNSUPPORTED_SPEC_VERSION,
                               f"spec_version {show(b.get('spec_version'))} is not accepted"))
         return make_result(KIND, checks, subject), None
     checks.append(passed("spec_version"))
 
-    # V3: the wrapper algorithm, absent or ed25519.
+    # V2 (b): the wrapper algorithm, absent or ed25519.
     if "signature_alg" in b and b["signature_alg"] != "ed25519":
         checks.append(problem("signature_alg", R.UNSUPPORTED_ALGORITHM,
                               f"signature_alg {show(b['signature_alg'])} is not supported (only ed25519)"))
         return make_result(KIND, checks, subject), None
     checks.append(passed("signature_alg"))
 
-    # V4: required fields and their encodings; the body must be inline.
+    # V2 (c): required fields and their encodings; the body must be inline.
     try:
         public_key = get_hex(b, "public_key", "bundle", 32)
         signature = get_hex(b, "signature", "bundle", 64)
@@ -110,13 +110,13 @@ def _verify(doc: Doc, policy: Policy, limits: Limits, on_chain: OnChainBytes | N
         return make_result(KIND, checks, subject), None
     checks.append(passed("fields"))
 
-    # V5 and V6: both are evaluated; either failing ends verification (body untrusted).
+    # V3 and V4: both are evaluated; either failing ends verification (body untrusted).
     checks.append(_body_hash_check(body, body_hash, doc.fast, limits))
     checks.append(_signature_check(b, public_key, signature, doc.fast, limits))
     if any(c.reason is not None for c in checks[-2:]):
         return make_result(KIND, checks, subject), None
 
-    # V7: trusted signer, only when the policy names a closed key set.
+    # V4: trusted signer, only when the policy names a closed key set.
     if policy.trusted_keys is None:
         checks.append(skipped("trusted_signer", "no trusted key set given"))
     elif public_key in policy.trusted_keys:
@@ -125,7 +125,7 @@ def _verify(doc: Doc, policy: Policy, limits: Limits, on_chain: OnChainBytes | N
         checks.append(problem("trusted_signer", R.UNTRUSTED_SIGNER,
                               f"wrapper key {b['public_key']} is not in the trusted key set"))
 
-    # V8: dispatch on body_type.
+    # V5: dispatch on body_type.
     if body_type == trace.BODY_TYPE:
         checks.append(passed("body_type"))
         body_checks, findings = trace.verify_trace_body(body, doc.fast, limits, on_chain, content)
@@ -154,7 +154,7 @@ def _finish_export(b: dict[str, Any], body: dict[str, Any], fast: bool, limits: 
     checks.extend(outcome.checks)
     subject["export"] = outcome.subject()
     if outcome.verdict is not None:
-        # V9: the verdict carries our final status, so it never claims more than we do.
+        # V26: the verdict carries our final status, so it never claims more than we do.
         status, _ = rollup(checks)
         verdict = finish_verdict(outcome.verdict, export.FAMILY_WORD[status],
                                  outcome.source_status or "malformed",
@@ -195,5 +195,5 @@ def _subject(b: dict[str, Any]) -> dict[str, Any]:
             subject[key] = b[key]
     verdict = b.get("verdict")
     if isinstance(verdict, dict) and isinstance(verdict.get("status"), str):
-        subject["asserted_status"] = verdict["status"]  # display only, never trusted (V9)
+        subject["asserted_status"] = verdict["status"]  # display only, never trusted (V6)
     return subject
