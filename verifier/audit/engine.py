@@ -1,0 +1,206 @@
+"""The audit engine: a `Collection` in, one typed `Result` of kind "audit" out (spec/audit.md).
+
+Steps A1-A6 (event.py) need only one event's evidence and run in order, optionally across
+worker processes (fork, chunked, envelopes parsed once). A7-A10 (lineage.py, attest.py)
+need the whole set and run in the calling process. A11 rolls the per-event results up:
+the audit is as bad as its worst event, and missing pieces make it incomplete, never
+verified. Nothing here does I/O except through the optional `verify_service` (A10).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Sequence
+
+from verifier.core import mlflow_profile as mp
+from verifier.core.limits import DEFAULT_LIMITS, Limits
+from verifier.core.reasons import SEVERITY, ReasonCode as R, Status
+from verifier.core.result import Check, Outcome, Result, make_result, passed, problem
+from verifier.sources.model import Collection, EventRecord
+
+from .attest import VerifyAnswer, attestation_check
+from .event import EventOutcome, check_event
+from .lineage import (
+    chain_check, chain_findings, dataset_check, dataset_key, registration_artifacts,
+    training_artifacts,
+)
+from .policy import DEFAULT_AUDIT_POLICY, AuditPolicy
+
+KIND = "audit"
+EVENT_KIND = "event"
+#: Below this many events worker processes cost more than they save.
+PARALLEL_THRESHOLD = 4096
+Progress = Callable[[int, int], None]
+
+
+def audit_collection(
+    collection: Collection,
+    policy: AuditPolicy = DEFAULT_AUDIT_POLICY,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int = 1,
+    verify_service: Callable[[str], VerifyAnswer] | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Audit every event of `collection` under `policy`. Never raises on hostile content."""
+    records = list(collection.records)
+    if len(records) > limits.max_chain_events:
+        return make_result(KIND, [problem("events", R.INPUT_TOO_LARGE,
+                                          f"{len(records)} events exceed the limit of "
+                                          f"{limits.max_chain_events}")],
+                           {"target": collection.target})
+    outcomes = _local_checks(records, policy, limits, workers, progress)
+    findings = chain_findings([o.node for o in outcomes if o.node is not None], policy.trusted_keys)
+
+    proven: set[tuple] = set()
+    trainings: dict[str, dict[str, Any]] = {}
+    for o in outcomes:
+        etype = o.subject.get("event_type")
+        if o.facts is None:
+            continue
+        if etype == mp.DATASET:
+            proven.add(dataset_key(o.facts))
+        elif etype == mp.TRAINING and isinstance(o.facts.get("run_id"), str):
+            trainings.setdefault(o.facts["run_id"], o.facts)
+
+    children: list[Result] = []
+    for i, o in enumerate(outcomes):
+        checks = o.checks
+        checks.append(chain_check(findings, o.key, o.node is not None))
+        etype, facts = o.subject.get("event_type"), o.facts
+        if etype == mp.TRAINING:
+            checks.append(dataset_check(facts, proven))
+            run = facts.get("run_id") if facts else None
+            checks.append(training_artifacts(facts, collection.model_files.get(run)
+                                             if isinstance(run, str) else None))
+        elif etype == mp.REGISTRATION:
+            run = facts.get("source_run_id") if facts else None
+            run = run if isinstance(run, str) else None
+            checks.append(registration_artifacts(facts, collection.model_files.get(run) if run else None,
+                                                 trainings.get(run) if run else None))
+        if verify_service is not None:
+            tx = records[i].tx_id
+            answer = verify_service(tx) if isinstance(tx, str) else None
+            check, info = attestation_check(answer, tx, records[i].envelope,
+                                            policy.min_attestation_level)
+            checks.append(check)
+            o.subject.update(info)
+        children.append(make_result(EVENT_KIND, checks, o.subject))
+
+    checks = _audit_checks(collection, children, findings.lineage)
+    return make_result(KIND, checks, _subject(collection, children, findings.graph, policy),
+                       children)
+
+
+# -- A1-A6, serial or across processes ----------------------------------------------------
+
+_STATE: tuple[Sequence[EventRecord], AuditPolicy, Limits] | None = None
+
+
+def _init_worker(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits) -> None:
+    global _STATE
+    _STATE = (records, policy, limits)
+
+
+def _run_range(span: tuple[int, int]) -> list[EventOutcome]:
+    assert _STATE is not None
+    records, policy, limits = _STATE
+    return _checks_for(records, range(*span), policy, limits)
+
+
+def _checks_for(records: Sequence[EventRecord], indices: range, policy: AuditPolicy,
+                limits: Limits) -> list[EventOutcome]:
+    env_policy = policy.envelope_policy()
+    return [check_event(i, records[i], policy, env_policy, limits) for i in indices]
+
+
+def _fork_context() -> Any:
+    """A fork context when forking is safe here (POSIX, no other threads), else None."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limits,
+                  workers: int, progress: Progress | None) -> list[EventOutcome]:
+    n = len(records)
+    workers = max(1, min(workers, os.cpu_count() or 1))
+    chunk = max(512, -(-n // (workers * 8)) if workers > 1 else 2048)
+    spans = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+    ctx = _fork_context() if workers > 1 and n >= PARALLEL_THRESHOLD else None
+    out: list[EventOutcome] = []
+    if ctx is None:
+        for span in spans:
+            out.extend(_checks_for(records, range(*span), policy, limits))
+            if progress is not None:
+                progress(len(out), n)
+        return out
+    # Forked workers inherit the records; only index ranges and results cross processes.
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(records, policy, limits)) as pool:
+        for part in pool.map(_run_range, spans):
+            out.extend(part)
+            if progress is not None:
+                progress(len(out), n)
+    return out
+
+
+# -- A11: roll-up --------------------------------------------------------------------------
+
+
+def _audit_checks(collection: Collection, children: list[Result],
+                  lineage: Sequence[Check]) -> list[Check]:
+    checks: list[Check] = []
+    if not children:
+        checks.append(problem("events", R.ENVELOPE_NOT_FOUND,
+                              f"no anchored events were found for {collection.target}"))
+    else:
+        checks.append(_events_check(children))
+    for what, why in collection.gaps:
+        checks.append(problem("collection", R.SURFACE_UNAVAILABLE, f"{what}: {why}"))
+    checks.extend(lineage)
+    return checks
+
+
+def _events_check(children: list[Result]) -> Check:
+    counts = Counter(c.status for c in children)
+    worst = max(counts, key=lambda s: SEVERITY[s])
+    summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
+    detail = f"{len(children)} event(s): {summary}"
+    if worst is Status.VERIFIED:
+        return passed("events", detail)
+    first = next(c for c in children if c.status is worst)
+    label = first.subject.get("label") or first.subject.get("tx_id") or "event"
+    return problem("events", first.reason,  # type: ignore[arg-type]
+                   f"{detail}; first {worst.value}: {label} ({first.reason.value})")  # type: ignore[union-attr]
+
+
+def _subject(collection: Collection, children: list[Result], graph: dict[str, Any],
+             policy: AuditPolicy) -> dict[str, Any]:
+    by_type = Counter(str(c.subject.get("event_type", "unknown")) for c in children)
+    by_status = Counter(c.status.value for c in children)
+    witnessed = sorted(w for c in children if isinstance(w := c.subject.get("witnessed_at"), str))
+    signed = sorted(s for c in children if isinstance(s := c.subject.get("signed_at"), str))
+    signers = sorted({k for c in children if isinstance(k := c.subject.get("public_key"), str)})
+    return {
+        "target": collection.target,
+        "events": len(children),
+        "by_status": dict(by_status),
+        "by_event_type": dict(by_type),
+        "bound": sum(1 for c in children if c.subject.get("bound")),
+        "signers": signers,
+        "signed_at": {"earliest": signed[0], "latest": signed[-1]} if signed else None,
+        "witnessed_at": {"earliest": witnessed[0], "latest": witnessed[-1]} if witnessed else None,
+        "policy": policy.to_json(),
+        "graph": graph,
+    }
+
+
+def event_problems(result: Result) -> list[tuple[Result, Check]]:
+    """(event, check) pairs for every non-passing check of an audit's events."""
+    return [(c, k) for c in result.children for k in c.checks
+            if k.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]

@@ -1,0 +1,179 @@
+"""A1-A6 for one event: everything that needs only the event's own evidence.
+
+`check_event` parses the envelope once, picks the committed payload bytes (derive.py),
+verifies the envelope with the kernel, binds tx id and bytes (binding.py) and returns an
+`EventOutcome` (checks so far, subject, chain node and the facts the lineage checks need).
+It is a pure function of its arguments so the engine can run it in worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from verifier.core import mlflow_profile as mp
+from verifier.core.chain_rules import ChainNode
+from verifier.core.envelope import verify_envelope_doc
+from verifier.core.errors import Malformed
+from verifier.core.intake import parse
+from verifier.core.limits import Limits
+from verifier.core.policy import Policy
+from verifier.core.reasons import ReasonCode as R
+from verifier.core.result import Check, Outcome, passed, problem, skipped
+from verifier.sources.model import EventRecord, FetchStatus
+
+from .binding import binding_check, receipt_check
+from .derive import derive
+from .policy import AuditPolicy
+
+PROOF_FOUND = "proof_found"
+_FOUND = {}  # origin -> shared passed check (few distinct origins)
+_LINEAGE_TYPES = frozenset({mp.TRAINING, mp.REGISTRATION, mp.DATASET, mp.PROMOTION})
+
+
+@dataclass(slots=True)
+class EventOutcome:
+    """Per-event result of A1-A6, before the lineage checks (A7-A10) are added."""
+
+    key: str
+    checks: list[Check]
+    subject: dict[str, Any]
+    node: ChainNode | None
+    facts: dict[str, Any] | None
+
+
+def _found(origin: str | None) -> Check:
+    detail = f"envelope bytes from {origin}" if origin else "envelope bytes available"
+    check = _FOUND.get(detail)
+    if check is None:
+        check = _FOUND[detail] = passed(PROOF_FOUND, detail)
+    return check
+
+
+def proof_found_check(record: EventRecord) -> Check:
+    """A1: were envelope bytes obtained for the tx id?"""
+    if record.envelope is not None:
+        if record.tx_id is None:
+            return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
+                           "the event has an envelope but no tx id: it was never anchored")
+        return _found(record.envelope_origin)
+    fetch = record.fetch
+    where = f" ({_per_gateway(fetch)})" if fetch is not None and fetch.per_gateway else ""
+    if record.tx_id is None:
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "the event has no tx id: never anchored")
+    if fetch is None:
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"no envelope bytes for {record.tx_id}")
+    status = fetch.status
+    if status is FetchStatus.DISAGREEMENT:
+        return problem(PROOF_FOUND, R.GATEWAY_DISAGREEMENT,
+                       f"gateways returned different bytes for {record.tx_id}{where}")
+    if status is FetchStatus.UNAVAILABLE:
+        return problem(PROOF_FOUND, R.GATEWAY_UNAVAILABLE,
+                       f"no gateway answered for {record.tx_id}{where}")
+    if status is FetchStatus.OFFLINE:
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
+                       f"offline: {record.tx_id} is neither in the bundle nor in the cache")
+    if status is FetchStatus.TOO_LARGE:
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
+                       f"the response for {record.tx_id} exceeded the byte cap{where}")
+    return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{record.tx_id} was not found{where}")
+
+
+def _per_gateway(fetch: Any) -> str:
+    return "; ".join(f"{g}: {o}" for g, o in fetch.per_gateway)
+
+
+def check_event(
+    index: int,
+    record: EventRecord,
+    policy: AuditPolicy,
+    env_policy: Policy,
+    limits: Limits,
+) -> EventOutcome:
+    """A1-A6 for `record` (the `index`-th record of the collection)."""
+    key = record.tx_id if isinstance(record.tx_id, str) else f"#{index}"
+    subject: dict[str, Any] = {"tx_id": record.tx_id}
+    checks: list[Check] = [proof_found_check(record)]
+    envelope = record.envelope
+    if envelope is None:
+        for h in ("event_type", "label"):
+            if h in record.hints:
+                subject[h] = record.hints[h]
+        checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
+        return EventOutcome(key, checks, subject, None, None)
+
+    checks.append(binding_check(record.tx_id, envelope, record.data_item, policy))
+    receipt, info = receipt_check(record.tx_id, record.receipt, policy)
+    checks.append(receipt)
+    subject["bound"] = checks[1].outcome is Outcome.PASSED
+    if info is not None:
+        subject["witnessed_at"] = info.witnessed_at
+        subject["receipt_signer"] = info.receipt_signer
+        subject["receipt_signer_pinned"] = info.receipt_signer_pinned
+
+    try:
+        doc = parse(envelope, limits)
+    except Malformed as exc:
+        checks.append(problem("intake", exc.reason, f"envelope: {exc.detail}"))
+        return EventOutcome(key, checks, subject, None, None)
+    env = doc.value
+    if not isinstance(env, dict):
+        checks.append(problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object"))
+        return EventOutcome(key, checks, subject, None, None)
+
+    event_type = env.get("event_type")
+    derived = derive(event_type, env.get("subject"), env.get("payload_hash"), record.payload,
+                     record.surface)
+    result = verify_envelope_doc(doc, derived.committed, policy=env_policy, limits=limits)
+    checks.extend(result.checks)
+    checks.append(derived.check)
+    subject.update(result.subject)
+    subject["label"] = label_of(event_type, env.get("subject"), derived.facts)
+
+    node = None
+    fields = result.check("fields")
+    if fields is not None and fields.outcome is Outcome.PASSED:
+        node = _node(key, record.tx_id, env, subject.get("profile"), result.check("signature"),
+                     envelope)
+    facts = derived.facts if event_type in _LINEAGE_TYPES else None
+    return EventOutcome(key, checks, subject, node, facts)
+
+
+def _node(key: str, tx_id: str | None, env: dict[str, Any], profile: Any, sig: Check | None,
+          envelope: bytes) -> ChainNode:
+    """The lineage node; a verified signature identifies the signed envelope (L7)."""
+    if sig is not None and sig.outcome is Outcome.PASSED:
+        fingerprint = f"{env['public_key']}:{env['signature']}"
+    else:
+        fingerprint = hashlib.sha256(envelope).hexdigest()
+    prev = env.get("previous_hash")
+    return ChainNode(
+        key=key, tx_id=tx_id, event_id=_text(env.get("event_id")),
+        event_type=_text(env.get("event_type")), profile=str(profile),
+        payload_hash=env["payload_hash"], previous_hash=prev if isinstance(prev, str) else "",
+        public_key=env["public_key"], fingerprint=fingerprint,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def label_of(event_type: Any, subject: Any, facts: Mapping[str, Any] | None) -> str:
+    """A short human name for the event ("training run 1a2b", "model fraud v3", ...)."""
+    s = subject if isinstance(subject, dict) else {}
+    f = facts or {}
+    if event_type == mp.TRAINING:
+        return f"training run {s.get('run_id') or f.get('run_id') or '?'}"
+    if event_type == mp.REGISTRATION:
+        return f"registration of model {s.get('name', '?')} v{s.get('version', '?')}"
+    if event_type == mp.PROMOTION:
+        to = f.get("to_stage")
+        stage = f" to {to}" if isinstance(to, str) else ""
+        return f"promotion of model {s.get('name', '?')} v{s.get('version', '?')}{stage}"
+    if event_type == mp.PREDICTION:
+        return f"prediction {s.get('decision_id', '?')}"
+    if event_type == mp.DATASET:
+        return f"dataset {s.get('name', '?')} ({str(s.get('digest', '?'))[:16]})"
+    return f"{event_type or 'event'}"
