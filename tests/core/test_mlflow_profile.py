@@ -292,3 +292,13 @@ def test_link_rules():
     assert rules["prediction"].predecessors == frozenset({"model_registered"})
     assert rules["dataset"].via is None
     assert mp.REGISTRY_EVENT_TYPES < set(mp.EVENT_TYPES)
+
+
+def test_artifact_path_separator_and_dataset_payload_from_input():
+    assert mp.artifact_path_separator({"model\\MLmodel": "x", "conda.yaml": "y"}) == "\\"
+    assert mp.artifact_path_separator({"model/MLmodel": "x"}) == "/"
+    assert mp.artifact_path_separator({"a\\b": "x", "c/d": "y"}) == "/"
+    assert mp.artifact_path_separator({}) == "/" and mp.artifact_path_separator(None) == "/"
+    derived = mp.dataset_payload_from_input(dict(DS_INPUT, schema_hash=h(b"s")))
+    assert derived == samples()["dataset"]
+    assert mp.check_payload("dataset", derived) == []

@@ -308,7 +308,8 @@ def _rotated(old: str, new: str, rotations: dict[str, set[str]],
     return memo[(old, new)]
 
 
-def _forks(claims: dict[tuple[str, str], list[int]], keys: list[str], pred: list[int]) -> list[Check]:
+def _forks(claims: dict[tuple[str, str], list[int]], keys: list[str],
+           pred: list[int]) -> list[Check]:
     """L5: in a linear chain no two events may name the same predecessor."""
     out: list[Check] = []
     for (_, prev), members in claims.items():

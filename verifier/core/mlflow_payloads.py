@@ -54,6 +54,15 @@ def artifact_hash(checksums: Mapping[str, str]) -> str | None:
     return _h(dict(checksums))
 
 
+def artifact_path_separator(checksums: Mapping[str, str]) -> str:
+    """The path separator the producer's OS used for ``artifact_checksums`` keys
+    (``os.path.relpath``): "\\" when some key holds one and none holds "/", else "/"."""
+    keys = [k for k in checksums if isinstance(k, str)] if isinstance(checksums, Mapping) else []
+    if any("\\" in k for k in keys) and not any("/" in k for k in keys):
+        return "\\"
+    return "/"
+
+
 def artifact_verified(checksums: Mapping[str, str], expected: str | None) -> bool | None:
     """A registration's ``artifact_verified``: None unless both the current checksums
     (non-empty) and the run's ``ario.artifact_hash`` are known, else equality."""
@@ -113,8 +122,9 @@ def input_hash(input_data: Any) -> str | None:
     if isinstance(input_data, dict):
         value: Any = input_data
     else:
+        iterable = hasattr(input_data, "__iter__")
         try:
-            value = {"features": list(input_data) if hasattr(input_data, "__iter__") else input_data}
+            value = {"features": list(input_data) if iterable else input_data}
         except Exception:  # noqa: BLE001 - a caller's iterable may fail any way; no hash then
             return None
     return _h(value)
@@ -205,6 +215,15 @@ def build_prediction_payload(
     if mlflow_trace_id:
         payload["mlflow_trace_id"] = mlflow_trace_id
     return merge_metadata(payload, metadata)
+
+
+def dataset_payload_from_input(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``dataset`` payload the producer auto-anchored for one training
+    ``dataset_inputs`` entry: the same identity fields without ``context``."""
+    out: dict[str, Any] = {"event_type": "dataset"}
+    for key in ("name", "source", "source_type", "digest", "schema_hash"):
+        out[key] = entry.get(key)
+    return out
 
 
 def build_dataset_payload(

@@ -15,9 +15,10 @@ from typing import Any, Callable, Mapping
 
 from .encoding import is_lower_hex
 from .mlflow_payloads import (
-    artifact_hash, artifact_verified, build_dataset_payload, build_prediction_payload, build_promotion_payload,
-    build_registration_payload, build_training_payload, dataset_input, dataset_input_sort_key,
-    dataset_inputs_ordered, input_hash, merge_metadata, normalize_floats, output_hash,
+    artifact_hash, artifact_path_separator, artifact_verified, build_dataset_payload,
+    build_prediction_payload, build_promotion_payload, build_registration_payload,
+    build_training_payload, dataset_input, dataset_input_sort_key, dataset_inputs_ordered,
+    dataset_payload_from_input, input_hash, merge_metadata, normalize_floats, output_hash,
     payload_bytes, schema_hash, sort_dataset_inputs,
 )
 
@@ -49,7 +50,8 @@ SUBJECT_TYPE = {
 SUBJECT_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     SUBJECT_RUN: (frozenset({"type", "run_id"}), frozenset({"tracking_uri"})),
     SUBJECT_MODEL_VERSION: (frozenset({"type", "name", "version"}), frozenset()),
-    SUBJECT_PREDICTION: (frozenset({"type", "decision_id", "model_run_id"}), frozenset({"trace_id"})),
+    SUBJECT_PREDICTION: (frozenset({"type", "decision_id", "model_run_id"}),
+                         frozenset({"trace_id"})),
     SUBJECT_DATASET: (frozenset({"type", "name", "digest"}), frozenset()),
 }
 
@@ -254,7 +256,8 @@ def _check_dataset_inputs(value: Any) -> list[PayloadProblem]:
             out.append(PayloadProblem(path, "must be an object"))
             continue
         if set(item) != set(_DATASET_INPUT_KEYS):
-            out.append(PayloadProblem(path, "keys must be exactly " + ", ".join(_DATASET_INPUT_KEYS)))
+            out.append(PayloadProblem(path, "keys must be exactly "
+                                      + ", ".join(_DATASET_INPUT_KEYS)))
         for key, check in _DATASET_INPUT_KEYS.items():
             if key in item and (msg := check(item[key])) is not None:
                 out.append(PayloadProblem(f"{path}.{key}", msg))
@@ -348,10 +351,11 @@ __all__ = [
     "DATASET", "EVENT_TYPES", "GENESIS", "LEGACY_SUBJECT_TYPES", "LINK_RULES", "LIVE_FIELDS",
     "LinkRule", "OPTIONAL_KEYS", "PAYLOAD_SCHEMAS", "PREDICTION", "PROFILE", "PROMOTION",
     "PayloadLocation", "PayloadProblem", "REGISTRATION", "REQUIRED_KEYS", "SUBJECT_KEYS",
-    "SUBJECT_TYPE", "TRAINING", "artifact_hash", "artifact_verified", "build_dataset_payload",
+    "SUBJECT_TYPE", "TRAINING", "artifact_hash", "artifact_path_separator", "artifact_verified",
+    "build_dataset_payload",
     "build_prediction_payload", "build_promotion_payload", "build_registration_payload",
     "build_training_payload", "check_payload", "check_subject", "dataset_input",
-    "dataset_input_sort_key",
+    "dataset_input_sort_key", "dataset_payload_from_input",
     "dataset_inputs_ordered", "input_hash", "merge_metadata", "normalize_floats",
     "output_hash", "payload_bytes", "payload_location", "schema_hash", "sort_dataset_inputs",
 ]
