@@ -7,17 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-from . import chains, envelopes, jcs_cases
+from . import chains, dataitem_cases, envelopes, jcs_cases, merkle_cases
 from .common import Vector, dump
 
 CORPUS_VERSION = "1.0.0"
-FAMILY_MODULES = [jcs_cases, envelopes, chains]
-try:  # optional families land as their modules are written
-    from . import merkle_cases  # noqa: F401
-
-    FAMILY_MODULES.append(merkle_cases)
-except ImportError:
-    pass
+FAMILY_MODULES = [jcs_cases, envelopes, chains, merkle_cases, dataitem_cases]
 
 
 def all_vectors() -> list[Vector]:

@@ -39,7 +39,8 @@ def _mlflow(event_type: str, n: int = 0, *, previous: str | None = None, key=FAM
     payload.update(payload_edit or {})
     pb = jcs(payload)
     fields = ms.envelope_fields(event_type, pb, previous=previous)
-    fields["event_id"] = fields["event_id"][:-3] + f"{n:03d}" if n else fields["event_id"]
+    if n:  # a distinct event id per variant: type number in the 4th group, n in the 5th
+        fields["event_id"] = f"0b6c1f0e-7a1d-4c3e-{list(ms.EVENT_IDS).index(event_type) + 1:04x}-{n:012d}"
     return sign(fields, key), pb
 
 
