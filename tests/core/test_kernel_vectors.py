@@ -72,3 +72,10 @@ def test_chain_vector(vec):
                            bytes.fromhex(e["payload_hex"]) if "payload_hex" in e else None)
               for e in inp["events"]]
     _assert_outcome(verify_lineage(events, policy=_policy(inp)), vec)
+
+
+@pytest.mark.parametrize("vec", load_vectors("evidence"), ids=lambda v: v["id"])
+def test_evidence_vector(vec):
+    from verifier.core.evidence import verify_evidence_bytes
+
+    _assert_outcome(verify_evidence_bytes(bytes.fromhex(vec["input"]["document_hex"])), vec)
