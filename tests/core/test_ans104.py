@@ -9,7 +9,9 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519 as _ed
 
-from verifier.anchor.dataitem import ArweaveSigner, Ed25519Signer, create_data_item, generate_arweave_jwk
+from verifier.anchor.dataitem import (
+    ArweaveSigner, Ed25519Signer, create_data_item, generate_arweave_jwk,
+)
 from verifier.core.ans104 import (
     data_item_id, decode_tags, deep_hash, encode_tags, parse_data_item, signing_message,
     signing_message_parts, verify_data_item, verify_signature,
@@ -172,12 +174,14 @@ def test_type1_verifies_with_any_salt(rsa_signer, jwk):
     # pre-hashing the message is not the rule
     sig = key.sign(hashlib.sha256(msg).digest(),
                    padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
-    raw = struct.pack("<H", 1) + sig + create_data_item(DATA, rsa_signer, TAGS, anchor=item.anchor)[514:]
+    rest = create_data_item(DATA, rsa_signer, TAGS, anchor=item.anchor)[514:]
+    raw = struct.pack("<H", 1) + sig + rest
     assert verify_data_item(raw).reason is R.DATA_ITEM_SIGNATURE_INVALID
 
 
 def _manual(sig_type: int, key: _ed.Ed25519PrivateKey, tags: bytes, n_tags: int, *,
-            target: bytes | None = None, anchor: bytes | None = None, hexmsg: bool = False) -> bytes:
+            target: bytes | None = None, anchor: bytes | None = None,
+            hexmsg: bool = False) -> bytes:
     owner = key.public_key().public_bytes_raw()
     msg = signing_message_parts(sig_type, owner, target, anchor, tags, DATA)
     sig = key.sign(msg.hex().encode() if hexmsg else msg)

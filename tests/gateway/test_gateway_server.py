@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from verifier.anchor.dataitem import ArweaveSigner, Ed25519Signer, build_event_item, create_data_item, generate_arweave_jwk
+from verifier.anchor.dataitem import (
+    ArweaveSigner, Ed25519Signer, build_event_item, create_data_item, generate_arweave_jwk,
+)
 from verifier.core.ans104 import encode_tags, parse_data_item, verify_data_item
 from verifier.core.encoding import b64u_decode
 from verifier.core.receipt import LAYOUT_CURRENT, verify_receipt

@@ -78,7 +78,8 @@ def _as_bytes(v: bytes | str) -> bytes:
     return v.encode("utf-8") if isinstance(v, str) else bytes(v)
 
 
-def encode_tags(tags: Sequence[tuple[bytes | str, bytes | str]], *, empty: bytes = b"\x00") -> bytes:
+def encode_tags(tags: Sequence[tuple[bytes | str, bytes | str]], *,
+                empty: bytes = b"\x00") -> bytes:
     """Avro-encode tags as producers do: one positive-count block then ``0x00``.
 
     Zero tags encode as `empty` (``b"\\x00"`` like the Python turbo-sdk, or ``b""`` like

@@ -61,7 +61,8 @@ def receipt_message(receipt: dict, layout: str = LAYOUT_CURRENT) -> bytes | None
     Raises `Malformed` when a signed field has the wrong type.
     """
     version, rid = _str(receipt, "version"), _str(receipt, "id")
-    height, ts = _dec(receipt["deadlineHeight"], "deadlineHeight"), _dec(receipt["timestamp"], "timestamp")
+    height = _dec(receipt["deadlineHeight"], "deadlineHeight")
+    ts = _dec(receipt["timestamp"], "timestamp")
     if layout == LAYOUT_CURRENT:
         return deep_hash([b"Bundlr", version, rid, height, ts])
     caches, ffi = _joined(receipt, "dataCaches"), _joined(receipt, "fastFinalityIndexes")

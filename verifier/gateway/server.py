@@ -119,7 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, obj: Any, **kw: Any) -> None:
-        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), "application/json", **kw)
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        self._send(status, body, "application/json", **kw)
 
     def _error(self, status: int, error: str, detail: str = "", **kw: Any) -> None:
         self._json(status, {"error": error, "detail": detail}, **kw)
