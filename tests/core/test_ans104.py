@@ -341,3 +341,9 @@ def test_turbo_sdk_arweave_items_verify(jwk, rsa_signer):
     ours = parse_data_item(create_data_item(DATA, rsa_signer, TAGS))
     assert TurboArweave.verify(ours.owner, signing_message(ours), ours.signature)
     assert verify_signature(ours)
+
+
+def test_expected_data_of_wrong_type_is_a_mismatch(ed_signer):
+    raw = create_data_item(DATA, ed_signer, TAGS)
+    res = verify_data_item(raw, expected_data=DATA.decode())  # type: ignore[arg-type]
+    assert res.reason is R.DATA_ITEM_DATA_MISMATCH

@@ -211,3 +211,9 @@ def test_legacy_layouts_tolerate_missing_unsigned_fields(key):
         assert verify_receipt(r2, ITEM_ID).ok, f
     r2 = dict(r, dataCaches=[1, 2], winc=5)
     assert verify_receipt(r2, ITEM_ID).ok
+
+
+def test_huge_timestamp_does_not_raise(key):
+    r = _sign(key, dict(_base(), timestamp=10 ** 30))
+    res = verify_receipt(r, ITEM_ID)
+    assert res.ok and res.subject["timestamp_iso"] is None

@@ -357,6 +357,8 @@ def verify_data_item(raw: bytes, expected_id: str | None = None,
                               f"type {item.signature_type} signature does not verify"))
     if expected_data is None:
         checks.append(skipped("data", "no expected bytes given"))
+    elif not isinstance(expected_data, (bytes, bytearray, memoryview)):
+        checks.append(problem("data", R.DATA_ITEM_DATA_MISMATCH, "expected data is not bytes"))
     elif bytes(expected_data) == item.data:
         checks.append(passed("data"))
     else:

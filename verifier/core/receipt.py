@@ -89,7 +89,8 @@ def _iso(ms: Any) -> str | None:
     if isinstance(ms, bool) or not isinstance(ms, int):
         return None
     try:
-        dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        dt = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
+        dt = dt.replace(microsecond=ms % 1000 * 1000)
     except (OverflowError, OSError, ValueError):
         return None
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
