@@ -32,7 +32,7 @@ from .model import (
     Case, CaseResult, Hello, Outcome, Problem,
 )
 
-MAX_LINE = 64 * 1024 * 1024  # longest answer line accepted
+MAX_LINE = 16 * 1024 * 1024  # longest answer line accepted
 STDERR_TAIL = 2000
 DEFAULT_TIMEOUT = 10.0
 MIN_STARTUP_TIMEOUT = 20.0
@@ -105,7 +105,7 @@ def _kill(proc: subprocess.Popen) -> None:
 def _popen(argv: Sequence[str], cwd: str | None, env: dict[str, str] | None) -> subprocess.Popen:
     return subprocess.Popen(
         list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=cwd, env=env, start_new_session=(os.name == "posix"), bufsize=0,
+        cwd=cwd, env=env, start_new_session=(os.name == "posix"),
     )
 
 
@@ -148,7 +148,7 @@ class StreamSession:
         self._stderr_size = 0
         try:
             proc = _popen(self.impl.argv, self.impl.cwd, self.impl.env)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise HandshakeError(Problem.NO_HANDSHAKE, f"cannot start {self.impl.display()}: {exc}") from None
         self.proc = proc
         threading.Thread(target=self._read_stdout, args=(proc, self._lines), daemon=True).start()
@@ -281,7 +281,7 @@ class StreamSession:
             self.close()
             return None, problem, detail
         problem, detail = check_answer(answer, case)
-        if problem is not None:
+        if problem is Problem.INVALID_ANSWER:
             self.close()  # resynchronise: the next case gets a fresh process
         return answer, problem, detail
 
@@ -290,7 +290,7 @@ def run_process(impl: Implementation, request: dict[str, Any], timeout: float) -
     """One request in a fresh process: stdin gets the request line then EOF."""
     try:
         proc = _popen(impl.argv, impl.cwd, impl.env)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         return None, Problem.CRASH, f"cannot start {impl.display()}: {exc}"
     try:
         out, err = proc.communicate(_encode(request), timeout=timeout)

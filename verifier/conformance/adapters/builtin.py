@@ -124,15 +124,20 @@ def merkle(inp: dict[str, Any]) -> dict[str, Any]:
     from verifier.core import merkle as m
     from verifier.core.reasons import ReasonCode as R
 
+    from verifier.core.encoding import is_lower_hex
+
+    if not all(is_lower_hex(x) for x in inp.get("leaves_hex", [])):
+        return _malformed(R.BAD_HEX)
     leaves = [bytes.fromhex(x) for x in inp.get("leaves_hex", [])]
     if any(k in inp for k in ("root_hex", "audit_path_hex", "tree_size")):
         # Inclusion: one leaf, its index, the tree size, the path and the root.
         if len(leaves) != 1 or not all(k in inp for k in ("leaf_index", "tree_size", "audit_path_hex", "root_hex")):
             return _malformed(R.MISSING_FIELD)
+        if not is_lower_hex(inp["root_hex"], m.HASH_LEN) or \
+                not all(is_lower_hex(p, m.HASH_LEN) for p in inp["audit_path_hex"]):
+            return _malformed(R.BAD_HEX)
         root = bytes.fromhex(inp["root_hex"])
         path = [bytes.fromhex(p) for p in inp["audit_path_hex"]]
-        if len(root) != m.HASH_LEN or any(len(p) != m.HASH_LEN for p in path):
-            return _malformed(R.BAD_HEX)
         ok = m.verify_inclusion(m.leaf_hash(leaves[0]), inp["leaf_index"], inp["tree_size"], path, root)
         if ok:
             return {"status": "verified", "reason": None}
