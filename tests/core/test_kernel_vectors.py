@@ -79,3 +79,14 @@ def test_evidence_vector(vec):
     from verifier.core.evidence import verify_evidence_bytes
 
     _assert_outcome(verify_evidence_bytes(bytes.fromhex(vec["input"]["document_hex"])), vec)
+
+
+@pytest.mark.parametrize("vec", load_vectors("receipt"), ids=lambda v: v["id"])
+def test_receipt_vector(vec):
+    from verifier.core.intake import parse
+    from verifier.core.receipt import verify_receipt
+
+    inp = vec["input"]
+    trusted = frozenset(inp["trusted_signers"]) if "trusted_signers" in inp else None
+    receipt = parse(bytes.fromhex(inp["document_hex"])).value
+    _assert_outcome(verify_receipt(receipt, inp.get("expected_id"), trusted), vec)
