@@ -12,12 +12,12 @@ from typing import Any
 
 from ..result import Result
 from .attestation import operator_address, parse_jwk, verify_pss
-from .model import (AttestationFinding, CheckpointFinding, EventFinding, FamilyStatus, Finding,
-                    OnChain, OnChainFinding, TraceFindings)
+from .model import (AttestationFinding, CheckpointFinding, EventFinding, Finding, OnChain,
+                    OnChainFinding, TraceFindings)
 from .wrapper import KIND, verify_evidence_bytes, verify_evidence_doc
 
 __all__ = [
-    "AttestationFinding", "CheckpointFinding", "EventFinding", "FamilyStatus", "Finding", "KIND",
+    "AttestationFinding", "CheckpointFinding", "EventFinding", "Finding", "KIND",
     "OnChain", "OnChainFinding", "TraceFindings", "attestation_flags", "export_summary",
     "operator_address", "parse_jwk", "verdict_jcs_sha256", "verdict_of",
     "verify_evidence_bytes", "verify_evidence_doc", "verify_pss",

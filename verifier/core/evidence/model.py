@@ -37,15 +37,6 @@ class OnChain(str, Enum):
     UNREACHABLE = "unreachable"
 
 
-class FamilyStatus(str, Enum):
-    """The family's evidence status words (result level, not our `Status`)."""
-
-    VERIFIED = "verified"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    MALFORMED = "malformed"
-
-
 @dataclass(frozen=True, slots=True)
 class OnChainFinding:
     """Per-checkpoint on-chain roll-up: worst finding wins (mismatch > confirm > unreachable)."""
