@@ -217,3 +217,18 @@ def test_huge_timestamp_does_not_raise(key):
     r = _sign(key, dict(_base(), timestamp=10 ** 30))
     res = verify_receipt(r, ITEM_ID)
     assert res.ok and res.subject["timestamp_iso"] is None
+
+
+def test_fuzzed_receipts_never_raise():
+    import random
+
+    values = [None, True, 1.5, -1, 10 ** 40, "", "\ud800", [], {}, [1], ["a"], ["\udc00"],
+              "A" * 43, "=", "AAAA", "0" * 25, 2 ** 64, "12", "A" * 43 + "\ud800"]
+    rng = random.Random(0)
+    for _ in range(3000):
+        r = copy.deepcopy(EXAMPLE)
+        for _ in range(rng.randrange(1, 4)):
+            r[rng.choice([*r, "winc"])] = rng.choice(values)
+        res = verify_receipt(r, rng.choice([None, "x", EXAMPLE_ID]),
+                             rng.choice([None, set(), {EXAMPLE_SIGNER}]))
+        assert res.kind == "receipt"

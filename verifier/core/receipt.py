@@ -72,7 +72,8 @@ def receipt_message(receipt: dict, layout: str = LAYOUT_CURRENT) -> bytes | None
         winc = receipt.get("winc")
         if not isinstance(winc, str):
             return None
-        return deep_hash([version, rid, winc.encode(), height, ts, caches, ffi])
+        return deep_hash([version, rid, winc.encode("utf-8", "surrogatepass"), height, ts,
+                          caches, ffi])
     if layout == LAYOUT_LEGACY_010:
         return deep_hash([version, rid, height, ts, caches, ffi])
     raise ValueError(f"unknown receipt layout {layout!r}")
