@@ -10,7 +10,8 @@ node contents.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from operator import attrgetter
+from dataclasses import dataclass, fields, replace
 from typing import Any, Iterable, Sequence
 
 from . import mlflow_profile as mlflow
@@ -87,6 +88,9 @@ _AGENT_RULE = mlflow.LinkRule(VIA_HASH, _ANY, True)
 _EVENTS_CHECKPOINT = "checkpoint"
 
 
+_CHECKPOINT_RULE = mlflow.LinkRule(VIA_HASH, frozenset({_EVENTS_CHECKPOINT}), True)
+
+
 def rule_for(profile: str, event_type: str | None) -> mlflow.LinkRule | None:
     """The link rule of an event (L2), or None when its profile has no rule for the type."""
     family = _FAMILY.get(profile)
@@ -96,7 +100,7 @@ def rule_for(profile: str, event_type: str | None) -> mlflow.LinkRule | None:
         return _AGENT_RULE
     if family == "events":
         if event_type == _EVENTS_CHECKPOINT:
-            return mlflow.LinkRule(VIA_HASH, frozenset({_EVENTS_CHECKPOINT}), True)
+            return _CHECKPOINT_RULE
         return _AGENT_RULE
     return None
 
@@ -114,10 +118,31 @@ def _allowed(rule: mlflow.LinkRule, node: ChainNode, pred: ChainNode) -> str | N
     return None
 
 
-def _short(value: str | None) -> str:
-    if value is None:
-        return "(none)"
+def _short(value: object) -> str:
+    if not isinstance(value, str):
+        return "(none)" if value is None else repr(value)[:_SHOW]
     return value if len(value) <= _SHOW + 3 else value[:_SHOW] + "..."
+
+
+_OPTIONAL_TEXT = tuple(f.name for f in fields(ChainNode)
+                       if f.name not in ("key", "profile", "previous_hash"))
+
+
+_TEXT_FIELDS = attrgetter(*_OPTIONAL_TEXT, "previous_hash", "profile")
+_TEXT_TYPES = frozenset({str, type(None)})
+
+
+def _clean(nd: ChainNode) -> ChainNode:
+    """Non-string values where strings belong: absent, or (`previous_hash`) malformed."""
+    if _TEXT_TYPES.issuperset(map(type, _TEXT_FIELDS(nd))):
+        return nd
+    bad: dict[str, Any] = {f: None for f in _OPTIONAL_TEXT
+                           if not isinstance(getattr(nd, f), (str, type(None)))}
+    if not isinstance(nd.previous_hash, (str, type(None))):
+        bad["previous_hash"] = ""
+    if not isinstance(nd.profile, str):
+        bad["profile"] = ""
+    return replace(nd, **bad) if bad else nd
 
 
 def _unique_keys(nodes: Sequence[ChainNode]) -> list[str]:
@@ -134,7 +159,7 @@ def _unique_keys(nodes: Sequence[ChainNode]) -> list[str]:
 
 def link(nodes: Sequence[ChainNode], *, trusted_keys: Iterable[bytes] | None = None) -> LinkReport:
     """Apply the lineage rules to `nodes` (input order is the tie-break everywhere)."""
-    nodes = list(nodes)
+    nodes = [_clean(nd) for nd in nodes]
     n = len(nodes)
     keys = _unique_keys(nodes)
     trusted = {k.hex() for k in trusted_keys} if trusted_keys is not None else set()
