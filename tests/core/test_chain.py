@@ -430,7 +430,7 @@ def test_link_disambiguates_repeated_keys_and_merges_fingerprints():
 def test_link_tolerates_non_string_node_fields():
     junk = ChainNode(5, [1], {}, 3, None, [2], 7, b"x", [], 1.5)  # type: ignore[arg-type]
     ok = node("a", "prediction", "GENESIS")
-    report = link([junk, ok, dataclasses.replace(ok, key="b", previous_hash=["x"])])
+    report = link([junk, ok, dataclasses.replace(ok, key="b", event_id="b", previous_hash=["x"])])
     assert [c.id for c in report.checks if c.reason] == ["link:#0", "link:b"]
     assert report.reason is R.CHAIN_LINK_MALFORMED
     json.dumps(report.graph)
