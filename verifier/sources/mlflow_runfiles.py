@@ -1,0 +1,98 @@
+"""Index of one run's ``ario/`` artifacts: proofs, payloads, receipts and data items.
+
+Everything here is a hint for finding evidence; the audit re-verifies all of it. Data items
+(``dataitem/<tx>.bin``, written by our anchoring module) map event ids to tx ids through
+their ``Event-Id`` tag; receipts come from ``receipts/<tx>.json`` (ours) or the plugin's
+fixed names (``receipt.json``, ``registration_receipt.json``), the latter only when their
+``id`` names the tx in question (a later anchor overwrites the fixed names).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from verifier.core.ans104 import parse_data_item
+from verifier.core.errors import Malformed
+from verifier.core.intake import parse
+
+_DATAITEM = re.compile(r"dataitem/([A-Za-z0-9_-]{1,128})\.bin")
+_RECEIPT = re.compile(r"receipts/([A-Za-z0-9_-]{1,128})\.json")
+
+
+def loose_json(data: bytes | None) -> dict[str, Any] | None:
+    """Parse bytes as a JSON object for hint purposes; None if that fails."""
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class RunFiles:
+    """The files under one run's ``ario/`` directory, keyed relative to ``ario/``."""
+
+    def __init__(self, run_id: str, files: dict[str, bytes]) -> None:
+        self.run_id = run_id
+        self.files = files
+        self.items: dict[str, bytes] = {}
+        self.receipts: dict[str, dict[str, Any]] = {}
+        self.tx_by_event: dict[str, str] = {}
+        self.problems: list[tuple[str, str]] = []
+        for rel, data in files.items():
+            if m := _DATAITEM.fullmatch(rel):
+                self._index_item(m.group(1), data)
+            elif m := _RECEIPT.fullmatch(rel):
+                receipt = self._receipt(rel)
+                if receipt is not None:
+                    self.receipts[m.group(1)] = receipt
+
+    def _index_item(self, tx_id: str, raw: bytes) -> None:
+        self.items[tx_id] = raw
+        try:
+            item = parse_data_item(raw)
+        except Malformed:
+            return  # the audit reports it; it just cannot help find the tx here
+        event_id = item.tag("Event-Id") or (loose_json(item.data) or {}).get("event_id")
+        if isinstance(event_id, str):
+            self.tx_by_event.setdefault(event_id, tx_id)
+
+    def _receipt(self, rel: str) -> dict[str, Any] | None:
+        try:
+            value = parse(self.files[rel]).value
+        except Malformed as exc:
+            self.problems.append((self.origin(rel), f"receipt unreadable: {exc}"))
+            return None
+        if not isinstance(value, dict):
+            self.problems.append((self.origin(rel), "receipt is not a JSON object"))
+            return None
+        return value
+
+    def get(self, rel: str) -> bytes | None:
+        """The bytes of ``ario/<rel>``, if present."""
+        return self.files.get(rel)
+
+    def origin(self, rel: str) -> str:
+        """Origin string for a file of this run."""
+        return f"mlflow-artifact:{self.run_id}/ario/{rel}"
+
+    def receipt_for(self, tx_id: str, *fixed_names: str) -> dict[str, Any] | None:
+        """Our per-tx receipt, else a plugin fixed-name receipt whose id is `tx_id`."""
+        if tx_id in self.receipts:
+            return self.receipts[tx_id]
+        for name in fixed_names:
+            if name in self.files:
+                value = self._receipt(name)
+                if value is not None and value.get("id") == tx_id:
+                    return value
+        return None
+
+    def subdirs(self, prefix: str) -> list[str]:
+        """Names of the direct subdirectories of ``ario/<prefix>/`` (sorted)."""
+        pre = prefix.rstrip("/") + "/"
+        names = {rel[len(pre):].split("/", 1)[0] for rel in self.files
+                 if rel.startswith(pre) and "/" in rel[len(pre):]}
+        return sorted(names)

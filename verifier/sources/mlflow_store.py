@@ -1,0 +1,277 @@
+"""Read-only access to an MLflow tracking store for the audit (mlflow-skinny, lazy import).
+
+`MlflowStore` never creates a store: a ``sqlite:`` database file or ``file:`` directory that
+does not exist is `MlflowUnavailable`, not a fresh empty store. Everything read is bounded
+by `ReaderLimits`; what cannot be read is reported to the caller as an error string (the
+reader turns it into a `Collection` gap), never as an exception from a missing artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from verifier.sources.errors import MlflowUnavailable
+
+#: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
+REGISTRATION_BOOKKEEPING = frozenset({"registered_model_meta"})
+FILE_STORE_ENV = "MLFLOW_ALLOW_FILE_STORE"
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """Bounds on what one audit reads from MLflow. Exceeding one becomes a gap."""
+
+    max_ario_files: int = 300_000          # files under a run's ario/ directory
+    max_ario_file_bytes: int = 16 * 1024**2  # one proof, payload, receipt or data item
+    max_ario_bytes: int = 1024**3          # all of one run's ario/ files together
+    max_model_files: int = 100_000
+    max_model_bytes: int = 64 * 1024**3    # hashed streaming, never held in memory
+    max_predictions: int = 100_000         # prediction events per model version
+    max_traces: int = 100_000              # traces scanned per model version
+    max_experiments: int = 10_000          # experiments searched for traces and runs
+    max_chain_depth: int = 256             # earlier training runs followed via previous_hash
+
+
+def sanitize_number(value: Any) -> Any:
+    """Finite floats unchanged; NaN/Infinity become the strings "NaN", "Infinity", "-Infinity"
+    so a surface snapshot stays strict JSON (the producer could not have hashed them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def _check_store_exists(uri: str) -> None:
+    """Refuse URIs naming a local store that does not exist (MLflow would create one)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        path = unquote(uri.split("sqlite:///", 1)[1]) if "sqlite:///" in uri else ""
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise MlflowUnavailable(f"no MLflow database at {path}")
+    elif parsed.scheme in ("file", ""):
+        path = unquote(parsed.path) if parsed.scheme == "file" else uri
+        if not Path(path).is_dir():
+            raise MlflowUnavailable(f"no MLflow file store at {path}")
+
+
+class MlflowStore:
+    """A read-only view of one tracking (and registry) URI."""
+
+    def __init__(self, tracking_uri: str, registry_uri: str | None = None, *,
+                 limits: ReaderLimits = ReaderLimits(), allow_file_store: bool = True) -> None:
+        _check_store_exists(tracking_uri)
+        scheme = urlparse(tracking_uri).scheme
+        if allow_file_store and scheme in ("file", "") and not os.environ.get(FILE_STORE_ENV):
+            # Reading an existing file store is the point of the audit; MLflow 3 refuses
+            # file stores unless this is set. Only this process is affected.
+            os.environ[FILE_STORE_ENV] = "true"
+        try:
+            from mlflow.tracking import MlflowClient
+        except ImportError as exc:
+            raise MlflowUnavailable(
+                "MLflow is not installed (pip install 'ario-verifier[mlflow]')") from exc
+        self.tracking_uri = tracking_uri
+        self.limits = limits
+        try:
+            self.client = MlflowClient(tracking_uri=tracking_uri,
+                                       registry_uri=registry_uri or tracking_uri)
+        except Exception as exc:  # noqa: BLE001 - any store start-up failure
+            raise MlflowUnavailable(f"cannot open MLflow store {tracking_uri}: {exc}") from exc
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def model_version(self, name: str, version: str) -> Any:
+        """A model version by number, or by alias when `version` starts with ``@``."""
+        if version.startswith("@"):
+            return self.client.get_model_version_by_alias(name, version[1:])
+        return self.client.get_model_version(name, version)
+
+    def run(self, run_id: str) -> Any:
+        """The run entity (data.params/metrics/tags, inputs, outputs)."""
+        return self.client.get_run(run_id)
+
+    def experiment_ids(self) -> list[str]:
+        """All active experiment ids (bounded by `max_experiments`)."""
+        out: list[str] = []
+        token = None
+        while len(out) < self.limits.max_experiments:
+            page = self.client.search_experiments(max_results=1000, page_token=token)
+            out.extend(e.experiment_id for e in page)
+            token = getattr(page, "token", None)
+            if not token:
+                break
+        return out[: self.limits.max_experiments]
+
+    def runs_with_tag(self, key: str, value: str) -> list[Any]:
+        """Runs in any experiment whose tag `key` equals `value` (hex/id values only)."""
+        if not all(c.isalnum() or c in "._-" for c in value + key):
+            return []
+        ids = self.experiment_ids()
+        found: list[Any] = []
+        for i in range(0, len(ids), 50):
+            found.extend(self.client.search_runs(ids[i:i + 50],
+                                                 filter_string=f"tags.`{key}` = '{value}'",
+                                                 max_results=100))
+        return found
+
+    # -- run surfaces -----------------------------------------------------------------------
+
+    def run_surface(self, run: Any) -> dict[str, Any]:
+        """params, metrics (latest values), tags and dataset inputs of a run."""
+        return {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "params": dict(run.data.params),
+            "metrics": {k: sanitize_number(v) for k, v in run.data.metrics.items()},
+            "tags": dict(run.data.tags),
+            "dataset_inputs": dataset_inputs(run),
+        }
+
+    def logged_model_paths(self, run: Any) -> list[str]:
+        """Model artifact paths: MLflow 2 history tag, else MLflow 3 logged-model names."""
+        paths: list[str] = []
+        history = run.data.tags.get("mlflow.log-model.history")
+        if history:
+            try:
+                paths = [e["artifact_path"] for e in json.loads(history)
+                         if isinstance(e, dict) and isinstance(e.get("artifact_path"), str)
+                         and e["artifact_path"]]
+            except (ValueError, TypeError):
+                paths = []
+        if not paths:
+            for output in getattr(getattr(run, "outputs", None), "model_outputs", None) or []:
+                model_id = getattr(output, "model_id", None)
+                try:
+                    name = getattr(self.client.get_logged_model(model_id), "name", None)
+                except Exception:  # noqa: BLE001 - best effort, as the producer
+                    name = None
+                if name:
+                    paths.append(name)
+        return list(dict.fromkeys(paths))
+
+    def model_checksums(self, run_id: str, artifact_path: str
+                        ) -> tuple[dict[str, str] | None, str | None]:
+        """``{relative POSIX path: sha256}`` of the model files now, or (None, why)."""
+        limits = self.limits
+        tmp = tempfile.mkdtemp(prefix="ario-audit-model-")
+        try:
+            try:
+                local = Path(self.client.download_artifacts(run_id, artifact_path, tmp))
+            except Exception as exc:  # noqa: BLE001 - absent path and access failure alike
+                return None, f"cannot download {artifact_path!r}: {_short(exc)}"
+            files = [local] if local.is_file() else sorted(
+                p for p in local.rglob("*") if p.is_file() and p.name not in REGISTRATION_BOOKKEEPING)
+            if len(files) > limits.max_model_files:
+                return None, f"more than {limits.max_model_files} model files"
+            if sum(p.stat().st_size for p in files) > limits.max_model_bytes:
+                return None, f"model files exceed {limits.max_model_bytes} bytes"
+            base = local.parent if local.is_file() else local
+            return {p.relative_to(base).as_posix(): _sha256_file(p) for p in files}, None
+        except OSError as exc:
+            return None, f"cannot read model files: {_short(exc)}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def ario_files(self, run_id: str) -> tuple[dict[str, bytes], str | None]:
+        """Every file under the run's ``ario/`` artifact directory, keyed by path relative
+        to ``ario/`` (e.g. ``predictions/<id>/payload.json``); plus a problem, if any."""
+        limits = self.limits
+        try:
+            top = {f.path for f in self.client.list_artifacts(run_id)}
+        except Exception as exc:  # noqa: BLE001
+            return {}, f"cannot list artifacts: {_short(exc)}"
+        if "ario" not in top:
+            return {}, None
+        tmp = tempfile.mkdtemp(prefix="ario-audit-")
+        try:
+            local = Path(self.client.download_artifacts(run_id, "ario", tmp))
+            out: dict[str, bytes] = {}
+            total = 0
+            for p in sorted(local.rglob("*")):
+                if not p.is_file() or p.is_symlink():
+                    continue
+                if len(out) >= limits.max_ario_files:
+                    return out, f"more than {limits.max_ario_files} files under ario/"
+                size = p.stat().st_size
+                total += size
+                if size > limits.max_ario_file_bytes or total > limits.max_ario_bytes:
+                    return out, f"ario/{p.relative_to(local).as_posix()} exceeds the byte limits"
+                out[p.relative_to(local).as_posix()] = p.read_bytes()
+            return out, None
+        except Exception as exc:  # noqa: BLE001
+            return {}, f"cannot download ario/: {_short(exc)}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- traces -----------------------------------------------------------------------------
+
+    def trace_tags(self, trace_id: str) -> tuple[dict[str, str] | None, str | None]:
+        """A trace's tags without loading its spans, or (None, why)."""
+        try:
+            tracing = getattr(self.client, "_tracing_client", None)
+            if tracing is not None and hasattr(tracing, "get_trace_info"):
+                info = tracing.get_trace_info(trace_id)
+            else:
+                info = self.client.get_trace(trace_id).info
+        except Exception as exc:  # noqa: BLE001
+            return None, f"cannot read trace: {_short(exc)}"
+        if info is None:
+            return None, "trace not found"
+        return dict(getattr(info, "tags", None) or {}), None
+
+    def traces_for_model(self, name: str) -> tuple[list[tuple[str, dict[str, str]]], str | None]:
+        """(trace id, tags) of traces tagged ``ario.model_name = name``, in all experiments."""
+        if "'" in name or "\\" in name:
+            return [], "model name cannot be used in a trace search filter"
+        found: list[tuple[str, dict[str, str]]] = []
+        try:
+            ids = self.experiment_ids()
+            for i in range(0, len(ids), 50):
+                token = None
+                while True:
+                    page = self.client.search_traces(
+                        experiment_ids=ids[i:i + 50], max_results=500, page_token=token,
+                        filter_string=f"tag.`ario.model_name` = '{name}'", include_spans=False)
+                    found.extend((t.info.trace_id, dict(t.info.tags or {})) for t in page)
+                    if len(found) > self.limits.max_traces:
+                        return found[: self.limits.max_traces], \
+                            f"more than {self.limits.max_traces} traces"
+                    token = getattr(page, "token", None)
+                    if not token:
+                        break
+        except Exception as exc:  # noqa: BLE001
+            return found, f"trace search failed: {_short(exc)}"
+        return found, None
+
+
+def dataset_inputs(run: Any) -> list[dict[str, Any]]:
+    """Raw dataset inputs: name, digest, source, source_type, schema (string), context."""
+    out = []
+    for di in getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []:
+        ds = di.dataset
+        context = next((t.value for t in (di.tags or []) if t.key == "mlflow.data.context"), None)
+        out.append({"name": ds.name, "digest": ds.digest, "source": ds.source,
+                    "source_type": ds.source_type, "schema": getattr(ds, "schema", None) or "",
+                    "context": context})
+    return out
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
