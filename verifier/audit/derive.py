@@ -12,8 +12,7 @@ plain dicts (spec/audit-bundle.md §4); nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from verifier.core import mlflow_profile as mp
 from verifier.core.errors import Malformed
@@ -26,8 +25,7 @@ _OK_TAG = passed(CHECK, "trace tag ario.payload_json equals the committed payloa
 _OK_STORED_TAG = passed(CHECK, "committed payload matches the trace tag ario.payload_json")
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
+class Derived(NamedTuple):
     """Outcome of A5/A6 for one event.
 
     `committed`: the payload bytes to bind against `payload_hash` (None if unknown).
@@ -63,7 +61,7 @@ def derive(
     surface: Mapping[str, Any] | None,
 ) -> Derived:
     """A5 (committed bytes) and A6 (record matches the surface) for one event."""
-    surface = surface if isinstance(surface, Mapping) else None
+    surface = surface if isinstance(surface, dict) else None
     committed = stored
     if event_type == mp.PREDICTION:
         tag = _trace_tag(surface)
@@ -72,11 +70,13 @@ def derive(
                 return Derived(problem(CHECK, R.SURFACE_UNAVAILABLE,
                                        "no payload bytes and no trace tag ario.payload_json"),
                                None, None)
+            if committed is not None:  # stored bytes equal the tag; A4 hashes them
+                return Derived(_OK_STORED_TAG, committed, None)
             if _sha(tag) != payload_hash:
                 return Derived(problem(CHECK, R.RECORD_MISMATCH,
                                        "trace tag ario.payload_json does not hash to payload_hash"),
                                None, None)
-            return Derived(_OK_TAG if committed is None else _OK_STORED_TAG, tag, None)
+            return Derived(_OK_TAG, tag, None)
     if event_type == mp.DATASET and committed is None:
         return _derive_dataset(subject, payload_hash, surface)
     if committed is None:
@@ -93,7 +93,7 @@ def derive(
 
 def _trace_tag(surface: Mapping[str, Any] | None) -> bytes | None:
     tags = surface.get("trace_tags") if surface else None
-    value = tags.get(mp.TAG_PAYLOAD_JSON) if isinstance(tags, Mapping) else None
+    value = tags.get(mp.TAG_PAYLOAD_JSON) if isinstance(tags, dict) else None
     return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else None
 
 
@@ -178,22 +178,22 @@ def _training_live(payload: dict[str, Any], surface: Mapping[str, Any]
     live: dict[str, Any] = {}
     missing: list[str] = []
     params, metrics, tags = surface.get("params"), surface.get("metrics"), surface.get("tags")
-    if isinstance(params, Mapping):
+    if isinstance(params, dict):
         live["params"] = dict(params)
     else:
         missing.append("params")
-    if isinstance(metrics, Mapping):
+    if isinstance(metrics, dict):
         live["metrics"] = mp.normalize_floats(dict(metrics))
     else:
         missing.append("metrics")
-    if isinstance(tags, Mapping):
+    if isinstance(tags, dict):
         live["source_name"] = tags.get("mlflow.source.name") or ""
         live["git_commit"] = tags.get("mlflow.source.git.commit") or ""
     else:
         missing += ["source_name", "git_commit"]
     if "dataset_inputs" in payload:
         inputs = surface.get("dataset_inputs")
-        if isinstance(inputs, list) and all(isinstance(i, Mapping) for i in inputs):
+        if isinstance(inputs, list) and all(isinstance(i, dict) for i in inputs):
             live["dataset_inputs"] = mp.sort_dataset_inputs(_dataset_input(i) for i in inputs)
         else:
             missing.append("dataset_inputs")
@@ -212,7 +212,7 @@ def _registration_live(payload: dict[str, Any], surface: Mapping[str, Any]
                        ) -> tuple[dict[str, Any], list[str]]:
     live, missing = _registry_fields(payload, surface)
     run_tags = surface.get("run_tags")
-    if isinstance(run_tags, Mapping):
+    if isinstance(run_tags, dict):
         live["artifact_hash"] = run_tags.get(mp.TAG_ARTIFACT_HASH) or None
     else:
         missing.append("artifact_hash")

@@ -19,11 +19,11 @@ from typing import Any, Callable, Sequence
 from verifier.core import mlflow_profile as mp
 from verifier.core.limits import DEFAULT_LIMITS, Limits
 from verifier.core.reasons import SEVERITY, ReasonCode as R, Status
-from verifier.core.result import Check, Outcome, Result, make_result, passed, problem
+from verifier.core.result import Check, Outcome, Result, make_result, passed, problem, rollup
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
-from .event import EventOutcome, check_event
+from .event import EventOutcome, check_event, pack, unpack
 from .lineage import (
     chain_check, chain_findings, dataset_check, dataset_key, registration_artifacts,
     training_artifacts,
@@ -54,7 +54,7 @@ def audit_collection(
                                           f"{limits.max_chain_events}")],
                            {"target": collection.target})
     outcomes = _local_checks(records, policy, limits, workers, progress)
-    findings = chain_findings([o.node for o in outcomes if o.node is not None], policy.trusted_keys)
+    findings = chain_findings([n for o in outcomes if (n := o.node()) is not None], policy.trusted_keys)
 
     proven: set[tuple] = set()
     trainings: dict[str, dict[str, Any]] = {}
@@ -69,8 +69,8 @@ def audit_collection(
 
     children: list[Result] = []
     for i, o in enumerate(outcomes):
-        checks = o.checks
-        checks.append(chain_check(findings, o.key, o.node is not None))
+        checks = list(o.checks)
+        checks.append(chain_check(findings, o.key, o.fingerprint is not None))
         etype, facts = o.subject.get("event_type"), o.facts
         if etype == mp.TRAINING:
             checks.append(dataset_check(facts, proven))
@@ -89,11 +89,20 @@ def audit_collection(
                                             policy.min_attestation_level)
             checks.append(check)
             o.subject.update(info)
-        children.append(make_result(EVENT_KIND, checks, o.subject))
+        children.append(_event_result(o, checks))
 
     checks = _audit_checks(collection, children, findings.lineage)
     return make_result(KIND, checks, _subject(collection, children, findings.graph, policy),
                        children)
+
+
+def _event_result(o: EventOutcome, checks: list[Check]) -> Result:
+    """Fold the lineage checks into the worker's A1-A6 roll-up (same rule as `rollup`)."""
+    status, reason = o.status, o.reason
+    extra, extra_reason = rollup(checks[len(o.checks):])
+    if SEVERITY[extra] > SEVERITY[status]:
+        status, reason = extra, extra_reason
+    return Result(EVENT_KIND, status, reason, tuple(checks), o.subject)
 
 
 # -- A1-A6, serial or across processes ----------------------------------------------------
@@ -106,10 +115,10 @@ def _init_worker(records: Sequence[EventRecord], policy: AuditPolicy, limits: Li
     _STATE = (records, policy, limits)
 
 
-def _run_range(span: tuple[int, int]) -> list[EventOutcome]:
+def _run_range(span: tuple[int, int]) -> tuple[list[Check], list[tuple]]:
     assert _STATE is not None
     records, policy, limits = _STATE
-    return _checks_for(records, range(*span), policy, limits)
+    return pack(_checks_for(records, range(*span), policy, limits))
 
 
 def _checks_for(records: Sequence[EventRecord], indices: range, policy: AuditPolicy,
@@ -143,7 +152,7 @@ def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limit
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(records, policy, limits)) as pool:
         for part in pool.map(_run_range, spans):
-            out.extend(part)
+            out.extend(unpack(part))
             if progress is not None:
                 progress(len(out), n)
     return out

@@ -20,7 +20,8 @@ from verifier.core.intake import parse
 from verifier.core.limits import Limits
 from verifier.core.policy import Policy
 from verifier.core.reasons import ReasonCode as R
-from verifier.core.result import Check, Outcome, passed, problem, skipped
+from verifier.core.reasons import Status, bucket
+from verifier.core.result import Check, Outcome, passed, problem, rollup, skipped
 from verifier.sources.model import EventRecord, FetchStatus
 
 from .binding import binding_check, receipt_check
@@ -34,13 +35,63 @@ _LINEAGE_TYPES = frozenset({mp.TRAINING, mp.REGISTRATION, mp.DATASET, mp.PROMOTI
 
 @dataclass(slots=True)
 class EventOutcome:
-    """Per-event result of A1-A6, before the lineage checks (A7-A10) are added."""
+    """Per-event result of A1-A6, before the lineage checks (A7-A10) are added.
+
+    `fingerprint` identifies the signed envelope for the linker (None: the envelope was
+    not admitted as a chain node). `reason` is the A1-A6 roll-up, computed where the
+    checks were made so the engine only folds in the few lineage checks.
+    """
 
     key: str
     checks: list[Check]
     subject: dict[str, Any]
-    node: ChainNode | None
+    fingerprint: str | None
     facts: dict[str, Any] | None
+    reason: R | None = None
+
+    @property
+    def status(self) -> Status:
+        return bucket(self.reason) if self.reason is not None else Status.VERIFIED
+
+    def node(self) -> ChainNode | None:
+        """The event as the linker sees it (spec/chain.md L1, L8)."""
+        if self.fingerprint is None:
+            return None
+        s = self.subject
+        return ChainNode(self.key, s["tx_id"], s.get("event_id"), s.get("event_type"),
+                         s["profile"], s["payload_hash"], s.get("previous_hash", ""),
+                         s["public_key"], self.fingerprint)
+
+
+def _outcome(key: str, checks: list[Check], subject: dict[str, Any], fingerprint: str | None,
+             facts: dict[str, Any] | None) -> EventOutcome:
+    return EventOutcome(key, checks, subject, fingerprint, facts, rollup(checks)[1])
+
+
+def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
+    """A compact, cheap-to-pickle form of a chunk: shared checks are sent once."""
+    table: list[Check] = []
+    index: dict[int, int] = {}
+    rows = []
+    for o in outcomes:
+        refs = []
+        for c in o.checks:
+            j = index.get(id(c))
+            if j is None:
+                j = index[id(c)] = len(table)
+                table.append(c)
+            refs.append(j)
+        rows.append((o.key, refs, o.subject, o.fingerprint, o.facts,
+                     o.reason.value if o.reason is not None else None))
+    return table, rows
+
+
+def unpack(packed: tuple[list[Check], list[tuple]]) -> list[EventOutcome]:
+    """Inverse of `pack`."""
+    table, rows = packed
+    return [EventOutcome(key, [table[j] for j in refs], subject, fp, facts,
+                         R(reason) if reason is not None else None)
+            for key, refs, subject, fp, facts, reason in rows]
 
 
 def _found(origin: str | None) -> Check:
@@ -101,7 +152,7 @@ def check_event(
             if h in record.hints:
                 subject[h] = record.hints[h]
         checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
-        return EventOutcome(key, checks, subject, None, None)
+        return _outcome(key, checks, subject, None, None)
 
     checks.append(binding_check(record.tx_id, envelope, record.data_item, policy))
     receipt, info = receipt_check(record.tx_id, record.receipt, policy)
@@ -116,11 +167,11 @@ def check_event(
         doc = parse(envelope, limits)
     except Malformed as exc:
         checks.append(problem("intake", exc.reason, f"envelope: {exc.detail}"))
-        return EventOutcome(key, checks, subject, None, None)
+        return _outcome(key, checks, subject, None, None)
     env = doc.value
     if not isinstance(env, dict):
         checks.append(problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object"))
-        return EventOutcome(key, checks, subject, None, None)
+        return _outcome(key, checks, subject, None, None)
 
     event_type = env.get("event_type")
     derived = derive(event_type, env.get("subject"), env.get("payload_hash"), record.payload,
@@ -131,33 +182,17 @@ def check_event(
     subject.update(result.subject)
     subject["label"] = label_of(event_type, env.get("subject"), derived.facts)
 
-    node = None
+    fingerprint = None
     fields = result.check("fields")
     if fields is not None and fields.outcome is Outcome.PASSED:
-        node = _node(key, record.tx_id, env, subject.get("profile"), result.check("signature"),
-                     envelope)
+        subject.setdefault("previous_hash", "")  # L8: a missing previous_hash is ""
+        sig = result.check("signature")
+        if sig is not None and sig.outcome is Outcome.PASSED:  # L7: same signature, same envelope
+            fingerprint = f"{env['public_key']}:{env['signature']}"
+        else:
+            fingerprint = hashlib.sha256(envelope).hexdigest()
     facts = derived.facts if event_type in _LINEAGE_TYPES else None
-    return EventOutcome(key, checks, subject, node, facts)
-
-
-def _node(key: str, tx_id: str | None, env: dict[str, Any], profile: Any, sig: Check | None,
-          envelope: bytes) -> ChainNode:
-    """The lineage node; a verified signature identifies the signed envelope (L7)."""
-    if sig is not None and sig.outcome is Outcome.PASSED:
-        fingerprint = f"{env['public_key']}:{env['signature']}"
-    else:
-        fingerprint = hashlib.sha256(envelope).hexdigest()
-    prev = env.get("previous_hash")
-    return ChainNode(
-        key=key, tx_id=tx_id, event_id=_text(env.get("event_id")),
-        event_type=_text(env.get("event_type")), profile=str(profile),
-        payload_hash=env["payload_hash"], previous_hash=prev if isinstance(prev, str) else "",
-        public_key=env["public_key"], fingerprint=fingerprint,
-    )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return _outcome(key, checks, subject, fingerprint, facts)
 
 
 def label_of(event_type: Any, subject: Any, facts: Mapping[str, Any] | None) -> str:

@@ -81,9 +81,9 @@ def dataset_check(facts: Mapping[str, Any] | None, proven: set[tuple]) -> Check:
         return skipped(DATASETS, "record predates dataset-input anchoring")
     if not isinstance(inputs, list):
         return problem(DATASETS, R.BAD_FIELD_TYPE, "dataset_inputs is not an array")
-    missing = [i for i in inputs if not isinstance(i, Mapping) or dataset_key(i) not in proven]
+    missing = [i for i in inputs if not isinstance(i, dict) or dataset_key(i) not in proven]
     if missing:
-        names = ", ".join(str(i.get("name")) if isinstance(i, Mapping) else "?" for i in missing)
+        names = ", ".join(str(i.get("name")) if isinstance(i, dict) else "?" for i in missing)
         return problem(DATASETS, R.DATASET_UNRESOLVED,
                        f"{len(missing)} of {len(inputs)} dataset inputs have no dataset proof: {names}")
     if not inputs:
@@ -106,7 +106,7 @@ def training_artifacts(facts: Mapping[str, Any] | None, files: Mapping[str, str]
     if facts is None:
         return skipped(ARTIFACTS, "training payload unavailable")
     anchored = facts.get("artifact_checksums")
-    if not isinstance(anchored, Mapping):
+    if not isinstance(anchored, dict):
         return problem(ARTIFACTS, R.BAD_FIELD_TYPE, "artifact_checksums is not an object")
     if not anchored:
         return skipped(ARTIFACTS, "no artifact checksums were anchored")
@@ -132,7 +132,7 @@ def registration_artifacts(facts: Mapping[str, Any] | None, files: Mapping[str, 
                        "the registration itself recorded artifact_verified=false")
     if expected is None:
         return skipped(ARTIFACTS, "no artifact_hash was anchored")
-    if training is not None and isinstance(training.get("artifact_checksums"), Mapping):
+    if training is not None and isinstance(training.get("artifact_checksums"), dict):
         anchored = mp.artifact_hash(training["artifact_checksums"])
         if anchored != expected:
             return problem(ARTIFACTS, R.ARTIFACT_HASH_MISMATCH,
@@ -143,10 +143,10 @@ def registration_artifacts(facts: Mapping[str, Any] | None, files: Mapping[str, 
                        "the model artifact files are not available to re-hash")
     like = training.get("artifact_checksums") if training is not None else None
     current = {k: v for k, v in files.items() if k.rsplit("/", 1)[-1] not in mp.EXCLUDED_ARTIFACT_FILES}
-    if isinstance(like, Mapping) and any("\\" in k for k in like):
+    if isinstance(like, dict) and any("\\" in k for k in like):
         current = {k.replace("/", "\\"): v for k, v in current.items()}
     if mp.artifact_hash(current) != expected:
-        changed = _diff(like, files) if isinstance(like, Mapping) else []
+        changed = _diff(like, files) if isinstance(like, dict) else []
         return problem(ARTIFACTS, R.ARTIFACT_HASH_MISMATCH,
                        "current model files do not hash to the registered artifact_hash"
                        + (": " + ", ".join(changed[:8]) if changed else ""))
