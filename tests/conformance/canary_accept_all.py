@@ -9,7 +9,7 @@ vector that must be rejected.
 import json
 import sys
 
-FAMILIES = ["jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item"]
+FAMILIES = ["jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt"]
 
 for line in sys.stdin:
     if not line.strip():

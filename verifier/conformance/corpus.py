@@ -197,8 +197,9 @@ def _validator(schema_path: Path | None):
 
 _INPUT_KEYS = {
     "document_hex", "payload_hex", "expected_id", "expected_data_hex", "leaves_hex",
-    "leaf_index", "audit_path_hex", "root_hex", "tree_size", "events", "policy",
+    "leaf_index", "audit_path_hex", "root_hex", "tree_size", "events", "policy", "trusted_signers",
 }
+_B64U_ADDRESS_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _OUTPUT_KEYS = {
     "canonical_hex", "signed_scope_hex", "payload_hash_hex", "signature_hex", "root_hex",
     "leaf_hashes_hex", "audit_path_hex", "verdict_jcs_sha256", "data_item_id",
@@ -246,9 +247,15 @@ def _check_input(inp: Any) -> list[str]:
     for k in ("document_hex", "payload_hex", "expected_data_hex", "root_hex"):
         if k in inp and not _is_hex(inp[k]):
             errs.append(f"input.{k} must be lowercase hex")
-    for k in ("leaves_hex", "audit_path_hex"):
-        if k in inp and not (isinstance(inp[k], list) and all(_is_hex(x) for x in inp[k])):
-            errs.append(f"input.{k} must be a list of lowercase hex")
+    if "leaves_hex" in inp and not (isinstance(inp["leaves_hex"], list) and all(_is_hex(x) for x in inp["leaves_hex"])):
+        errs.append("input.leaves_hex must be a list of lowercase hex")
+    # audit_path_hex may hold deliberately bad hex in must-reject cases: strings only.
+    if "audit_path_hex" in inp and not (isinstance(inp["audit_path_hex"], list)
+                                        and all(isinstance(x, str) for x in inp["audit_path_hex"])):
+        errs.append("input.audit_path_hex must be a list of strings")
+    if "trusted_signers" in inp and not (isinstance(inp["trusted_signers"], list) and all(
+            isinstance(x, str) and _B64U_ADDRESS_RE.match(x) for x in inp["trusted_signers"])):
+        errs.append("input.trusted_signers must be 43-character base64url addresses")
     for k in ("leaf_index", "tree_size"):
         if k in inp and not _is_int(inp[k]):
             errs.append(f"input.{k} must be an integer")

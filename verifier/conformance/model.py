@@ -16,7 +16,7 @@ PROTOCOL_VERSION = 1
 
 #: Families of spec/vectors.md §3, in report order.
 FAMILIES: tuple[str, ...] = (
-    "jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item",
+    "jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt",
 )
 
 #: output name -> the capability an implementation declares to have it compared

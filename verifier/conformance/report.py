@@ -27,7 +27,8 @@ def _ordered_groups(results: Sequence[CaseResult]) -> list[tuple[str, str]]:
         if r.case.corpus not in corpora:
             corpora.append(r.case.corpus)
     keys = {_group_key(r) for r in results}
-    return [(c, f) for c in corpora for f in FAMILIES if (c, f) in keys]
+    order = list(FAMILIES) + sorted({f for _, f in keys} - set(FAMILIES))
+    return [(c, f) for c in corpora for f in order if (c, f) in keys]
 
 
 def summarize(results: Sequence[CaseResult]) -> dict[tuple[str, str], Counter]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
-FAMILIES = ("jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item")
+FAMILIES = ("jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt")
 CAPABILITIES = ("canonical", "hashes", "signatures", "merkle", "evidence_verdict", "data_items")
 
 #: spec/vectors.md §6: the fixed test identities (seed bytes).
@@ -194,9 +194,23 @@ def data_item(inp: dict[str, Any]) -> dict[str, Any]:
     return _answer(result, outputs)
 
 
+def receipt(inp: dict[str, Any]) -> dict[str, Any]:
+    from verifier.core.errors import Malformed
+    from verifier.core.intake import parse
+    from verifier.core.receipt import verify_receipt
+
+    try:
+        doc = parse(bytes.fromhex(inp["document_hex"]))
+    except Malformed as exc:
+        return _malformed(exc.reason)
+    signers = inp.get("trusted_signers")
+    trusted = frozenset(signers) if signers is not None else None
+    return _answer(verify_receipt(doc.value, inp.get("expected_id"), trusted))
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "jcs": jcs, "envelope": envelope, "merkle": merkle, "agent_proof": agent_proof,
-    "evidence": evidence, "chain": chain, "data_item": data_item,
+    "evidence": evidence, "chain": chain, "data_item": data_item, "receipt": receipt,
 }
 
 
