@@ -24,6 +24,8 @@ from .reasons import ReasonCode
 
 _MAX_SAFE_INT = 2**53 - 1
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -103,6 +105,27 @@ def depth_of(value: Any, bound: int) -> int:
     return deepest
 
 
+def text_nests_deeper(data: bytes, bound: int) -> bool:
+    """True if the JSON text `data` opens more than `bound` nested containers.
+
+    Works on the bytes, before any parser recursion: strings are cut out first, then only
+    brackets are walked. This keeps a hostile document from reaching the C decoder's
+    recursion at all, whatever recursion limit the host process has set.
+    """
+    if data.count(b"[") + data.count(b"{") <= bound:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _STRING_TOKEN.sub(b"", data))
+    depth = 0
+    for c in brackets:
+        if c == 91 or c == 123:  # [ {
+            depth += 1
+            if depth > bound:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def check_depth(value: Any, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise `Malformed(NESTING_TOO_DEEP)` if `value` nests deeper than the bound."""
     if depth_of(value, limits.max_depth) > limits.max_depth:
@@ -151,6 +174,8 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    if text_nests_deeper(data, limits.max_depth):
+        raise Malformed(ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
     fast = data.isascii() and b"\\u" not in data
     try:
         if fast:
@@ -167,8 +192,6 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
         raise Malformed(
             ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels"
         ) from None
-    if data.count(b"[") + data.count(b"{") > limits.max_depth:
-        check_depth(value, limits)
     if _SURROGATE_ESCAPE.search(data):
         where = find_lone_surrogate(value)
         if where is not None:

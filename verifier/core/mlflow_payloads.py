@@ -13,7 +13,10 @@ import json
 from typing import Any, Iterable, Mapping
 
 from .errors import Malformed
+from .intake import text_nests_deeper
 from .jcs import canonical
+from .limits import MAX_CANONICAL_DEPTH
+from .reasons import ReasonCode
 
 _METRIC_PRECISION = 6
 _LATENCY_PRECISION = 2
@@ -80,10 +83,13 @@ def schema_hash(schema: str | None) -> str:
     """
     if not schema:
         return ""
+    raw = schema.encode("utf-8", "surrogatepass")
     try:
+        if text_nests_deeper(raw, MAX_CANONICAL_DEPTH):  # never hand deep text to json
+            raise Malformed(ReasonCode.NESTING_TOO_DEEP)
         data = canonical(json.loads(schema))
     except (ValueError, TypeError, RecursionError, Malformed):
-        data = schema.encode("utf-8", "surrogatepass")
+        data = raw
     return hashlib.sha256(data).hexdigest()
 
 
