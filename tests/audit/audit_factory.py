@@ -87,7 +87,7 @@ def build_lineage(*, predictions: int = 2, gateway: Any = None, data_items: bool
         event_id = f"00000000-0000-4000-8000-{n:012d}"
         envelope = sign(key, event_type, subject, payload, previous, event_id, legacy=legacy)
         item = build_event_item(envelope, item_signer, event_type=event_type, event_id=event_id,
-                                chain_prev=previous, random_bytes=lambda k: bytes([n]) * k)
+                                chain_prev=previous, random_bytes=lambda k: bytes([n % 256]) * k)
         tx = hashlib.sha256(item[2:66]).digest()
         import base64
         tx_id = base64.urlsafe_b64encode(tx).rstrip(b"=").decode()

@@ -29,6 +29,8 @@ from .derive import derive
 from .policy import AuditPolicy
 
 PROOF_FOUND = "proof_found"
+#: Origins that are only the producer's local copy, not bytes obtained for the tx id.
+LOCAL_ORIGINS = ("mlflow-artifact:",)
 _FOUND = {}  # origin -> shared passed check (few distinct origins)
 _LINEAGE_TYPES = frozenset({mp.TRAINING, mp.REGISTRATION, mp.DATASET, mp.PROMOTION})
 
@@ -102,33 +104,40 @@ def _found(origin: str | None) -> Check:
     return check
 
 
+def effective_origin(record: EventRecord) -> str:
+    """Where the envelope bytes really came from (a bundle keeps the exporter's origin)."""
+    origin = record.envelope_origin or ""
+    if origin.startswith("bundle:"):
+        return record.hints.get("exported_envelope_origin", origin)
+    return origin
+
+
 def proof_found_check(record: EventRecord) -> Check:
-    """A1: were envelope bytes obtained for the tx id?"""
-    if record.envelope is not None:
-        if record.tx_id is None:
-            return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
-                           "the event has an envelope but no tx id: it was never anchored")
-        return _found(record.envelope_origin)
+    """A1: were the anchored envelope bytes obtained for the tx id?"""
     fetch = record.fetch
     where = f" ({_per_gateway(fetch)})" if fetch is not None and fetch.per_gateway else ""
     if record.tx_id is None:
-        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "the event has no tx id: never anchored")
-    if fetch is None:
-        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"no envelope bytes for {record.tx_id}")
-    status = fetch.status
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "the event has no tx id: it was never anchored")
+    status = fetch.status if fetch is not None else None
     if status is FetchStatus.DISAGREEMENT:
         return problem(PROOF_FOUND, R.GATEWAY_DISAGREEMENT,
-                       f"gateways returned different bytes for {record.tx_id}{where}")
+                       f"different bytes for {record.tx_id}{where}")
+    if record.envelope is not None:
+        origin = effective_origin(record)
+        if not origin.startswith(LOCAL_ORIGINS):
+            return _found(record.envelope_origin)
+        lead = f"only the local copy {origin} is available; the anchored bytes were not obtained"
+    else:
+        lead = f"no envelope bytes for {record.tx_id}"
     if status is FetchStatus.UNAVAILABLE:
-        return problem(PROOF_FOUND, R.GATEWAY_UNAVAILABLE,
-                       f"no gateway answered for {record.tx_id}{where}")
+        return problem(PROOF_FOUND, R.GATEWAY_UNAVAILABLE, f"{lead}: no gateway answered{where}")
     if status is FetchStatus.OFFLINE:
-        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
-                       f"offline: {record.tx_id} is neither in the bundle nor in the cache")
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{lead} (offline, not cached)")
     if status is FetchStatus.TOO_LARGE:
-        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND,
-                       f"the response for {record.tx_id} exceeded the byte cap{where}")
-    return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{record.tx_id} was not found{where}")
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{lead}: the response exceeded the byte cap{where}")
+    if status is FetchStatus.NOT_FOUND:
+        return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{lead}: not found{where}")
+    return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, f"{lead} (no gateway was asked)")
 
 
 def _per_gateway(fetch: Any) -> str:
@@ -180,7 +189,10 @@ def check_event(
     checks.extend(result.checks)
     checks.append(derived.check)
     subject.update(result.subject)
-    subject["label"] = label_of(event_type, env.get("subject"), derived.facts)
+    entity = env.get("subject")
+    subject["label"] = label_of(event_type, entity, derived.facts)
+    if isinstance(entity, dict):
+        subject["entity"] = entity  # the signed subject: which run, model version, trace...
 
     fingerprint = None
     fields = result.check("fields")

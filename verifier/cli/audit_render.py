@@ -1,0 +1,106 @@
+"""Human and JSON output of an audit `Result` (wording lives here, never in the engine)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from verifier.core.reasons import Status, meaning
+from verifier.core.result import Outcome, Result
+
+from .render import check_line, use_colour
+
+#: Audits with more events than this list only the events that are not verified in full.
+FULL_LISTING = 40
+
+
+def render_audit_json(result: Result, extra: dict[str, Any] | None = None,
+                      stream: TextIO = sys.stdout) -> None:
+    """One JSON object: status, reason, checks, subject (lineage graph), children (events)."""
+    out = result.to_json()
+    out["events"] = out.pop("children", [])
+    if extra:
+        out.update(extra)
+    stream.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+
+_STATUS_COLOUR = {Status.VERIFIED: "1;32", Status.INCOMPLETE: "1;33", Status.FAILED: "1;31",
+                  Status.MALFORMED: "1;35"}
+
+
+def _status(status: Status, colour: bool) -> str:
+    text = status.value.upper()
+    return f"\033[{_STATUS_COLOUR[status]}m{text}\033[0m" if colour else text
+
+
+def _event_block(i: int, ev: Result, colour: bool, stream: TextIO) -> None:
+    s = ev.subject
+    stream.write(f"\n[{i}] {s.get('label') or s.get('event_type') or 'event'}: "
+                 f"{_status(ev.status, colour)}\n")
+    facts = [f"tx {s.get('tx_id') or '(none)'}"]
+    if s.get("event_type"):
+        facts.append(f"type {s['event_type']}")
+    if s.get("signed_at"):
+        facts.append(f"signed_at {s['signed_at']} (claimed)")
+    if s.get("witnessed_at"):
+        facts.append(f"witnessed {s['witnessed_at']} (receipt)")
+    if s.get("attestation_level") is not None:
+        facts.append(f"ar.io Verify level {s['attestation_level']}")
+    stream.write("    " + "; ".join(facts) + "\n")
+    for check in ev.checks:
+        stream.write(check_line(check, colour, "    ") + "\n")
+
+
+def render_audit_human(result: Result, label: str, stream: TextIO = sys.stdout) -> None:
+    """Each event with each check and a one-line explanation, then lineage and verdict."""
+    colour = use_colour(stream)
+    s = result.subject
+    stream.write(f"Audit of {s.get('target', '?')} ({label})\n")
+    counts = s.get("by_event_type") or {}
+    if counts:
+        stream.write("  events: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + "\n")
+    children = list(result.children)
+    full = len(children) <= FULL_LISTING
+    shown = 0
+    for i, ev in enumerate(children):
+        if full or ev.status is not Status.VERIFIED:
+            _event_block(i, ev, colour, stream)
+            shown += 1
+    if not full:
+        hidden = len(children) - shown
+        stream.write(f"\n  ... {hidden} verified event(s) not listed (use --json for every event)\n")
+    stream.write("\nLineage and completeness:\n")
+    for check in result.checks:
+        stream.write(check_line(check, colour, "  ") + "\n")
+    graph = s.get("graph") or {}
+    if graph:
+        stream.write(f"  graph: {len(graph.get('nodes', []))} node(s), "
+                     f"{len(graph.get('edges', []))} link(s), roots {len(graph.get('roots', []))}, "
+                     f"dangling {len(graph.get('dangling', []))}\n")
+    if s.get("witnessed_at"):
+        w = s["witnessed_at"]
+        stream.write(f"  witnessed: {w['earliest']} .. {w['latest']} (Turbo receipts)\n")
+    signers = s.get("signers") or []
+    pinned = (s.get("policy") or {}).get("trusted_keys")
+    if signers:
+        note = "pinned by --trusted-keys" if pinned else "NOT pinned: pass --trusted-keys to require them"
+        stream.write(f"  signer key(s): {', '.join(signers)} ({note})\n")
+    verdict = _status(result.status, colour)
+    if result.reason is None:
+        stream.write(f"\n{verdict}: every event verified ({s.get('events', 0)} event(s), "
+                     f"{s.get('bound', 0)} bound to their tx id by a data item)\n")
+    else:
+        first = next((c for c in result.checks if c.reason is result.reason), None)
+        why = first.detail if first is not None and first.detail else meaning(result.reason)
+        stream.write(f"\n{verdict} [{result.reason.value}]: {why}\n")
+
+
+def problem_lines(result: Result) -> list[str]:
+    """'label: check [reason] detail' for every non-passing event check (for summaries)."""
+    out = []
+    for ev in result.children:
+        for c in ev.checks:
+            if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) and c.reason is not None:
+                out.append(f"{ev.subject.get('label', 'event')}: {c.id} [{c.reason.value}] {c.detail}")
+    return out
