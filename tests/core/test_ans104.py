@@ -3,6 +3,7 @@ and interoperability with the Python turbo-sdk (PyPI) as an independent producer
 
 from __future__ import annotations
 
+import importlib
 import hashlib
 import struct
 
@@ -292,7 +293,7 @@ def test_random_garbage_never_raises():
 
 
 def test_turbo_sdk_solana_items_verify():
-    bundle = pytest.importorskip("turbo_sdk.bundle")
+    bundle = importlib.import_module("turbo_sdk.bundle")
     from turbo_sdk.signers import SolanaSigner
 
     keypair = list(b"\x05" * 32) + list(Ed25519Signer(b"\x05" * 32).owner)
@@ -313,7 +314,7 @@ def test_turbo_sdk_solana_items_verify():
 
 
 def test_turbo_sdk_byte_identical_to_ours_for_ed25519():
-    bundle = pytest.importorskip("turbo_sdk.bundle")
+    bundle = importlib.import_module("turbo_sdk.bundle")
     from turbo_sdk.signers import SolanaSigner
 
     seed, anchor = b"\x06" * 32, b"\xa5" * 32
@@ -326,7 +327,7 @@ def test_turbo_sdk_byte_identical_to_ours_for_ed25519():
 
 
 def test_turbo_sdk_arweave_items_verify(jwk, rsa_signer):
-    bundle = pytest.importorskip("turbo_sdk.bundle")
+    bundle = importlib.import_module("turbo_sdk.bundle")
     from turbo_sdk.signers import ArweaveSigner as TurboArweave
 
     signer = TurboArweave(jwk)
