@@ -64,8 +64,12 @@ def test_model_lineage(stores, kind):
     assert all(r.fetch is None for r in col.records)  # no gateway given
 
     tr = recs[b.tx["training"]]
-    assert json.loads(tr.envelope) == b.envelopes[tr.tx_id]
-    assert tr.envelope_origin == f"mlflow-artifact:{b.run_id}/ario/proof.json"
+    # with a data item at hand, its data (the uploaded JCS bytes) beats the indented proof.json
+    assert tr.envelope == canonical(b.envelopes[tr.tx_id])
+    item_origin = f"mlflow-artifact:{b.run_id}/ario/dataitem/{tr.tx_id}.bin"
+    assert tr.envelope_origin == f"dataitem:{item_origin}"
+    assert tr.hints["data_item_origin"] == item_origin
+    assert tr.hints["local_envelope_origin"] == f"mlflow-artifact:{b.run_id}/ario/proof.json"
     assert tr.payload == b.payloads[tr.tx_id]
     assert tr.payload_origin == f"mlflow-artifact:{b.run_id}/ario/payload.json"
     assert tr.data_item == b.items[tr.tx_id]
@@ -90,12 +94,14 @@ def test_model_lineage(stores, kind):
 
     ds = recs[b.tx["dataset"]]
     assert ds.payload is None and ds.data_item == b.items[ds.tx_id]
+    assert ds.envelope == canonical(b.envelopes[ds.tx_id])  # no proof artifact, item only
     assert ds.surface["name"] == "train" and ds.surface["digest"] == "d1g3st"
     assert ds.surface["source_type"] == "local" and "amount" in ds.surface["schema"]
 
     reg = recs[b.tx["registration"]]
     assert reg.payload == b.payloads[reg.tx_id]
-    assert json.loads(reg.envelope) == b.envelopes[reg.tx_id]
+    assert json.loads(reg.envelope) == b.envelopes[reg.tx_id]  # plugin layout: proof.json only
+    assert reg.envelope_origin == f"mlflow-artifact:{b.run_id}/ario/registration_proof.json"
     assert reg.receipt == {"id": reg.tx_id}
     assert reg.surface["model_name"] == "fraud" and reg.surface["model_version"] == "1"
     assert reg.surface["source"] == f"runs:/{b.run_id}/model"
@@ -166,7 +172,7 @@ def test_offline_gateway_marks_records_offline(stores):
     b = stores["file"]
     col = read_mlflow(b.uri, f"runs:/{b.run_id}", gateway=GatewayClient([], offline=True))
     assert {r.fetch.status for r in col.records} == {FetchStatus.OFFLINE}
-    assert all(r.envelope_origin is None or r.envelope_origin.startswith("mlflow-artifact:")
+    assert all(r.envelope_origin.startswith(("mlflow-artifact:", "dataitem:"))
                for r in col.records)
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.core import mlflow_profile as P
+from verifier.core.ans104 import parse_data_item
+from verifier.core.errors import Malformed
 from verifier.sources.mlflow_runfiles import RunFiles, loose_json
 from verifier.sources.mlflow_store import MlflowStore, ReaderLimits, _short
 from verifier.sources.model import Collection, EventRecord, FetchStatus
@@ -73,6 +75,22 @@ def read_mlflow(tracking_uri: str, target: str, *, registry_uri: str | None = No
     parsed = parse_target(target)
     store = MlflowStore(tracking_uri, registry_uri, limits=limits)
     return LineageReader(store, gateway).read(parsed, target, include_predictions)
+
+
+def envelope_from_item(record: EventRecord) -> None:
+    """Without gateway bytes, a data item's data (the uploaded ``JCS(envelope)``, bound
+    to the tx id by the item's own signature) beats a local ``proof.json`` (indented, not
+    the uploaded bytes). Origin ``dataitem:<where the item came from>``."""
+    if record.data_item is None or (record.envelope_origin or "").startswith(("gateway:", "cache:")):
+        return
+    try:
+        data = parse_data_item(record.data_item).data
+    except Malformed:
+        return  # the audit reports the broken item; keep whatever envelope hint there is
+    if record.envelope_origin:
+        record.hints["local_envelope_origin"] = record.envelope_origin
+    record.envelope = data
+    record.envelope_origin = f"dataitem:{record.hints.get('data_item_origin', 'unknown')}"
 
 
 class LineageReader:
@@ -181,6 +199,7 @@ class LineageReader:
                     record.hints["data_item_origin"] = files.origin(f"dataitem/{tx_id}.bin")
             if rf is not None:
                 record.receipt = rf.receipt_for(tx_id, *fixed_receipts)
+        envelope_from_item(record)
         self.col.records.append(record)
         return record
 
@@ -272,7 +291,7 @@ class LineageReader:
             r.fetch = res
             if res.status is FetchStatus.OK and res.data is not None:
                 if r.envelope_origin:
-                    r.hints["local_envelope_origin"] = r.envelope_origin
+                    r.hints.setdefault("local_envelope_origin", r.envelope_origin)
                 r.envelope = res.data
                 origin = res.origin or ""
                 r.envelope_origin = origin if origin.startswith("cache:") else f"gateway:{origin}"
@@ -283,6 +302,8 @@ class LineageReader:
             if res is not None and res.status is FetchStatus.OK and res.data is not None:
                 r.data_item = res.data
                 r.hints["data_item_origin"] = f"gateway:{res.origin}"
+                if r.fetch is None or r.fetch.status is not FetchStatus.OK:
+                    envelope_from_item(r)
 
     def follow_training_chain(self) -> None:
         """Add earlier training runs named by training ``previous_hash`` (payload hashes)."""

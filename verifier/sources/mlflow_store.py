@@ -9,6 +9,7 @@ reader turns it into a `Collection` gap), never as an exception from a missing a
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -232,13 +233,15 @@ class MlflowStore:
         if "'" in name or "\\" in name:
             return [], "model name cannot be used in a trace search filter"
         found: list[tuple[str, dict[str, str]]] = []
+        params = inspect.signature(self.client.search_traces).parameters
+        where = "locations" if "locations" in params else "experiment_ids"  # MLflow 3 renamed it
         try:
             ids = self.experiment_ids()
             for i in range(0, len(ids), 50):
                 token = None
                 while True:
                     page = self.client.search_traces(
-                        experiment_ids=ids[i:i + 50], max_results=500, page_token=token,
+                        **{where: ids[i:i + 50]}, max_results=500, page_token=token,
                         filter_string=f"tag.`ario.model_name` = '{name}'", include_spans=False)
                     found.extend((t.info.trace_id, dict(t.info.tags or {})) for t in page)
                     if len(found) > self.limits.max_traces:
