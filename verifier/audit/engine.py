@@ -127,11 +127,21 @@ def _checks_for(records: Sequence[EventRecord], indices: range, policy: AuditPol
     return [check_event(i, records[i], policy, env_policy, limits) for i in indices]
 
 
-def _fork_context() -> Any:
-    """A fork context when forking is safe here (POSIX, no other threads), else None."""
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        return None
-    return multiprocessing.get_context("fork")
+def _run_chunk(records: list[EventRecord], start: int, policy: AuditPolicy,
+               limits: Limits) -> tuple[list[Check], list[tuple]]:
+    env_policy = policy.envelope_policy()
+    return pack([check_event(start + i, r, policy, env_policy, limits) for i, r in enumerate(records)])
+
+
+def _pool_context() -> tuple[Any, bool]:
+    """(context, inherit): fork when this process has no other threads (workers inherit
+    the records), else forkserver (records are shipped per chunk); (None, _) = serial."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork"), True
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver"), False
+    return None, False
 
 
 def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limits,
@@ -140,7 +150,7 @@ def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limit
     workers = max(1, min(workers, os.cpu_count() or 1))
     chunk = max(512, -(-n // (workers * 8)) if workers > 1 else 2048)
     spans = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
-    ctx = _fork_context() if workers > 1 and n >= PARALLEL_THRESHOLD else None
+    ctx, inherit = _pool_context() if workers > 1 and n >= PARALLEL_THRESHOLD else (None, False)
     out: list[EventOutcome] = []
     if ctx is None:
         for span in spans:
@@ -148,10 +158,16 @@ def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limit
             if progress is not None:
                 progress(len(out), n)
         return out
-    # Forked workers inherit the records; only index ranges and results cross processes.
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(records, policy, limits)) as pool:
-        for part in pool.map(_run_range, spans):
+    if inherit:  # forked workers inherit the records; only ranges and results cross over
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(records, policy, limits))
+        parts = pool.map(_run_range, spans)
+    else:
+        pool = ProcessPoolExecutor(workers, mp_context=ctx)
+        parts = pool.map(_run_chunk, [records[a:b] for a, b in spans], [a for a, _ in spans],
+                         [policy] * len(spans), [limits] * len(spans))
+    with pool:
+        for part in parts:
             out.extend(unpack(part))
             if progress is not None:
                 progress(len(out), n)

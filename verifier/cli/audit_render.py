@@ -16,8 +16,9 @@ FULL_LISTING = 40
 
 
 def render_audit_json(result: Result, extra: dict[str, Any] | None = None,
-                      stream: TextIO = sys.stdout) -> None:
+                      stream: TextIO | None = None) -> None:
     """One JSON object: status, reason, checks, subject (lineage graph), children (events)."""
+    stream = stream or sys.stdout
     out = result.to_json()
     out["events"] = out.pop("children", [])
     if extra:
@@ -52,8 +53,9 @@ def _event_block(i: int, ev: Result, colour: bool, stream: TextIO) -> None:
         stream.write(check_line(check, colour, "    ") + "\n")
 
 
-def render_audit_human(result: Result, label: str, stream: TextIO = sys.stdout) -> None:
+def render_audit_human(result: Result, label: str, stream: TextIO | None = None) -> None:
     """Each event with each check and a one-line explanation, then lineage and verdict."""
+    stream = stream or sys.stdout
     colour = use_colour(stream)
     s = result.subject
     stream.write(f"Audit of {s.get('target', '?')} ({label})\n")

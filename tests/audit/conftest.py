@@ -1,0 +1,27 @@
+"""Fixtures for the audit tests: one real local gateway (its receipt key signs the receipts)
+and one signed model lineage built by hand (audit_factory)."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit_factory import build_lineage
+from verifier.audit import AuditPolicy
+from verifier.gateway.server import GatewayServer
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    gw = GatewayServer().start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="session")
+def lineage(gateway):
+    return build_lineage(predictions=3, gateway=gateway)
+
+
+@pytest.fixture()
+def policy(gateway):
+    return AuditPolicy(trusted_receipt_signers=frozenset({gateway.signer_address}))
