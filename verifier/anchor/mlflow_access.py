@@ -315,6 +315,21 @@ def apply_actions(client: Any, actions: Iterable[Mapping[str, Any]], result: Any
     return errors
 
 
+def flush_traces() -> None:
+    """Wait until MLflow's asynchronous trace export has stored every finished trace.
+
+    Tags written to a finished trace before its export lands would be overwritten by it.
+    """
+    import mlflow
+
+    flush = getattr(mlflow, "flush_trace_async_logging", None)
+    if flush is not None:
+        try:
+            flush()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def set_trace_tags(client: Any, trace_id: str, tags: Mapping[str, str]) -> None:
     """Set trace tags; if the finished trace is still in MLflow's async export queue,
     flush the queue once and retry."""
@@ -323,10 +338,6 @@ def set_trace_tags(client: Any, trace_id: str, tags: Mapping[str, str]) -> None:
             client.set_trace_tag(trace_id, k, v)
         return
     except Exception:  # noqa: BLE001
-        import mlflow
-
-        flush = getattr(mlflow, "flush_trace_async_logging", None)
-        if flush is not None:
-            flush()
+        flush_traces()
     for k, v in tags.items():
         client.set_trace_tag(trace_id, k, v)

@@ -1,7 +1,9 @@
 """Payloads, subjects and chain links of the five ``ario.mlflow/v1`` event types.
 
 Pure functions over plain values (no MLflow import): the integration modules read MLflow
-state and pass it in. The produced ``payload_bytes = JCS(payload)`` equal what
+state and pass it in. The normalisation and hashing rules themselves live once, in
+`verifier.core.mlflow_profile`; this module adds the producer's side (subjects, chain
+links, committed bytes). The produced ``payload_bytes = JCS(payload)`` equal what
 ar-io-mlflow 0.3.0 writes for the same state (spec/anchoring.md §4 and
 ../shared/reference/formats.md §3.2-§3.4), with two deliberate differences documented in
 spec/anchoring.md: artifact paths always use ``/`` and numpy values in a prediction input
@@ -13,30 +15,28 @@ Caller metadata is merged after the structural keys and never replaces one; the
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
+
+from verifier.core import mlflow_profile as mp
 
 from .envelopes import GENESIS, canonical, payload_hash_of
 
-logger = logging.getLogger(__name__)
+TRAINING = mp.TRAINING
+DATASET = mp.DATASET
+REGISTRATION = mp.REGISTRATION
+PROMOTION = mp.PROMOTION
+PREDICTION = mp.PREDICTION
+EVENT_TYPES = mp.EVENT_TYPES
 
-TRAINING = "training_complete"
-DATASET = "dataset"
-REGISTRATION = "model_registered"
-PROMOTION = "stage_transition"
-PREDICTION = "prediction"
-EVENT_TYPES = (TRAINING, DATASET, REGISTRATION, PROMOTION, PREDICTION)
-
-TAG_LAST_TRAINING_HASH = "ario.last_training_hash"
-TAG_TRAINING_TX = "ario.training_tx"
-TAG_REGISTRATION_TX = "ario.registration_tx"
-TAG_ARTIFACT_HASH = "ario.artifact_hash"
-TAG_DATASET_ANCHOR_TX_PREFIX = "ario.dataset_anchor_tx."
+TAG_LAST_TRAINING_HASH = mp.TAG_LAST_TRAINING_HASH
+TAG_TRAINING_TX = mp.TAG_TRAINING_TX
+TAG_REGISTRATION_TX = mp.TAG_REGISTRATION_TX
+TAG_ARTIFACT_HASH = mp.TAG_ARTIFACT_HASH
+TAG_DATASET_ANCHOR_TX_PREFIX = mp.TAG_DATASET_ANCHOR_TX_PREFIX
 CONTEXT_TAG = "mlflow.data.context"
 #: Files MLflow adds to a model directory when it is registered; never part of the hash.
-REGISTRATION_BOOKKEEPING = frozenset({"registered_model_meta"})
+REGISTRATION_BOOKKEEPING = mp.EXCLUDED_ARTIFACT_FILES
 
 
 @dataclass(frozen=True)
@@ -53,64 +53,28 @@ class Payload:
         return cls(value, data, payload_hash_of(data))
 
 
-# -- normalisation rules ------------------------------------------------------------------
+# -- rules: delegated to the profile kernel (verifier.core.mlflow_profile) ---------------
+
+normalize_floats = mp.normalize_floats
+artifact_hash = mp.artifact_hash
+schema_hash = mp.schema_hash
+sort_dataset_inputs = mp.sort_dataset_inputs
 
 
-def normalize_floats(obj: Any, precision: int = 6) -> Any:
-    """Python ``round(x, precision)`` on every float, recursively; tuples become lists."""
-    if isinstance(obj, float):
-        return round(obj, precision)
-    if isinstance(obj, dict):
-        return {k: normalize_floats(v, precision) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [normalize_floats(v, precision) for v in obj]
-    return obj
-
-
-def artifact_hash(checksums: Mapping[str, str]) -> str | None:
-    """``H(JCS(artifact_checksums))``, or None for an empty map (the plugin writes no tag)."""
-    if not checksums:
-        return None
-    return payload_hash_of(canonical(dict(checksums)))
-
-
-def schema_hash(schema: str | None) -> str:
-    """``H(JCS(json.loads(schema)))``; ``H(utf-8 schema)`` if not JSON; ``""`` if none."""
-    if not schema:
-        return ""
-    try:
-        data = canonical(json.loads(schema))
-    except (ValueError, TypeError, RecursionError):  # EnvelopeError is a ValueError
-        data = schema.encode("utf-8")
-    return payload_hash_of(data)
+class PayloadError(ValueError):
+    """A value the producer rules cannot hash (e.g. a prediction that is not JSON data)."""
 
 
 def dataset_input_entry(
     *, name: Any, source: Any, source_type: Any, digest: Any, schema: str | None, context: Any
 ) -> dict[str, Any]:
     """One ``dataset_inputs[i]`` element of a training payload."""
-    return {
-        "name": name, "source": source, "source_type": source_type, "digest": digest,
-        "schema_hash": schema_hash(schema), "context": context,
-    }
-
-
-def sort_dataset_inputs(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Order by ``(name, source, context, digest)``, None as ``""`` (stable)."""
-    return sorted(entries, key=lambda d: (
-        d.get("name") or "", d.get("source") or "", d.get("context") or "", d.get("digest") or "",
-    ))
+    return mp.dataset_input(name, source, source_type, digest, schema, context)
 
 
 def merge_metadata(structural: dict[str, Any], metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """Append caller metadata; a key that collides with a structural key is dropped."""
-    out = dict(structural)
-    for key, value in (metadata or {}).items():
-        if key in out:
-            logger.debug("metadata key %r collides with a structural field; ignored", key)
-            continue
-        out[key] = value
-    return out
+    return mp.merge_metadata(dict(structural), metadata)
 
 
 def combine_metadata(auto: Mapping[str, Any] | None, caller: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -134,20 +98,21 @@ def jsonable(value: Any) -> Any:
 
 
 def input_hash(input_data: Any) -> str:
-    """``H(JCS(input))`` for a dict, else ``H(JCS({"features": list(input)}))``."""
-    if isinstance(input_data, dict):
-        value: Any = input_data
-    elif hasattr(input_data, "__iter__"):
-        value = {"features": list(input_data)}
-    else:
-        value = {"features": input_data}
-    return payload_hash_of(canonical(jsonable(value)))
+    """``H(JCS(input))`` for a dict, else ``H(JCS({"features": list(input)}))``; numpy
+    values are first turned into JSON values. `PayloadError` if still not JSON data."""
+    digest = mp.input_hash(jsonable(input_data))
+    if digest is None:
+        raise PayloadError(f"prediction input of type {type(input_data).__name__} is not JSON data")
+    return digest
 
 
 def output_hash(prediction: Any) -> str:
     """``H(JCS({"prediction": prediction.tolist() or prediction}))`` (no rounding)."""
     pred = prediction.tolist() if hasattr(prediction, "tolist") else prediction
-    return payload_hash_of(canonical({"prediction": jsonable(pred)}))
+    digest = mp.output_hash(jsonable(pred))
+    if digest is None:
+        raise PayloadError(f"prediction of type {type(prediction).__name__} is not JSON data")
+    return digest
 
 
 # -- payloads -----------------------------------------------------------------------------
@@ -166,24 +131,13 @@ def training_payload(
     tracking_uri: str | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``training_complete``; `metrics` are rounded here, `dataset_inputs` sorted here."""
-    meta = dict(metadata or {})
-    include_uri = bool(meta.pop("include_tracking_uri", False))
-    payload: dict[str, Any] = {
-        "event_type": TRAINING,
-        "run_id": run_id,
-        "params": dict(params),
-        "metrics": normalize_floats(dict(metrics), 6),
-        "artifact_checksums": dict(artifact_checksums),
-        "source_name": source_name,
-        "git_commit": git_commit,
-        "dataset_inputs": sort_dataset_inputs(dataset_inputs),
-    }
-    if mlflow_trace_id:
-        payload["mlflow_trace_id"] = mlflow_trace_id
-    if include_uri and tracking_uri:
-        payload["mlflow_tracking_uri"] = tracking_uri
-    return merge_metadata(payload, meta)
+    """``training_complete``; metrics rounded, inputs sorted; `tracking_uri` is committed
+    only under the plugin's ``metadata={"include_tracking_uri": True}`` opt-in."""
+    return mp.build_training_payload(
+        run_id=run_id, params=params, metrics=metrics, artifact_checksums=artifact_checksums,
+        source_name=source_name, git_commit=git_commit, dataset_inputs=dataset_inputs,
+        mlflow_trace_id=mlflow_trace_id,
+        tracking_uri=tracking_uri if wants_tracking_uri(metadata) else None, metadata=metadata)
 
 
 def wants_tracking_uri(metadata: Mapping[str, Any] | None) -> bool:
@@ -195,28 +149,20 @@ def dataset_payload(
     *, name: Any, source: Any, source_type: Any, digest: Any, schema: str | None
 ) -> dict[str, Any]:
     """``dataset``: identity fields and the schema fingerprint; no context, no metadata."""
-    return {
-        "event_type": DATASET, "name": name, "source": source, "source_type": source_type,
-        "digest": digest, "schema_hash": schema_hash(schema),
-    }
+    return mp.build_dataset_payload(name=name, source=source, source_type=source_type,
+                                    digest=digest, schema=schema)
 
 
 def registration_payload(
-    *,
-    model_name: str,
-    model_version: str,
-    source_run_id: str | None,
-    source: str | None,
-    artifact_verified: bool | None,
-    artifact_hash: str | None,
+    *, model_name: str, model_version: str, source_run_id: str | None, source: str | None,
+    artifact_verified: bool | None, artifact_hash: str | None,
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``model_registered``; `model_version` is a string."""
-    return merge_metadata({
-        "event_type": REGISTRATION, "model_name": model_name, "model_version": str(model_version),
-        "source_run_id": source_run_id, "source": source,
-        "artifact_verified": artifact_verified, "artifact_hash": artifact_hash,
-    }, metadata)
+    return mp.build_registration_payload(
+        model_name=model_name, model_version=model_version, source_run_id=source_run_id,
+        source=source, artifact_verified=artifact_verified, artifact_hash=artifact_hash,
+        metadata=metadata)
 
 
 def promotion_payload(
@@ -224,36 +170,21 @@ def promotion_payload(
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``stage_transition``."""
-    return merge_metadata({
-        "event_type": PROMOTION, "model_name": model_name, "model_version": str(model_version),
-        "from_stage": from_stage, "to_stage": to_stage,
-    }, metadata)
+    return mp.build_promotion_payload(model_name=model_name, model_version=model_version,
+                                      from_stage=from_stage, to_stage=to_stage, metadata=metadata)
 
 
 def prediction_payload(
-    *,
-    decision_id: str,
-    model_name: str,
-    model_version: str,
-    run_id: str,
-    model_uri: str,
-    input_hash: str,
-    output_hash: str,
-    latency_ms: float,
-    artifact_verified: bool | None,
-    mlflow_trace_id: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    *, decision_id: str, model_name: str, model_version: str, run_id: str, model_uri: str,
+    input_hash: str, output_hash: str, latency_ms: float, artifact_verified: bool | None,
+    mlflow_trace_id: str | None = None, metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``prediction``; latency is ``round(latency_ms, 2)``."""
-    payload: dict[str, Any] = {
-        "event_type": PREDICTION, "decision_id": decision_id, "model_name": model_name,
-        "model_version": model_version, "run_id": run_id, "model_uri": model_uri,
-        "input_hash": input_hash, "output_hash": output_hash,
-        "latency_ms": round(float(latency_ms), 2), "artifact_verified": artifact_verified,
-    }
-    if mlflow_trace_id:
-        payload["mlflow_trace_id"] = mlflow_trace_id
-    return merge_metadata(payload, metadata)
+    return mp.build_prediction_payload(
+        decision_id=decision_id, model_name=model_name, model_version=model_version,
+        run_id=run_id, model_uri=model_uri, input_hash=input_hash, output_hash=output_hash,
+        latency_ms=float(latency_ms), artifact_verified=artifact_verified,
+        mlflow_trace_id=mlflow_trace_id, metadata=metadata)
 
 
 # -- subjects -----------------------------------------------------------------------------
