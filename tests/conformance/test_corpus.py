@@ -163,7 +163,7 @@ def test_peer_corpus_converts_into_our_case_model(peer_corpus):
     assert c.kind == "ar-io-proof" and c.label == "ar-io-proof"
     assert c.version == "test-vectors-v1.3"
     fams = {case.family for case in c.cases}
-    assert fams == {"jcs", "envelope", "merkle", "evidence"}
+    assert fams == {"jcs", "envelope", "merkle", "evidence", "chain"}
     # Every converted case is a valid vector of our format (input and expected).
     validator = jsonschema.Draft202012Validator(SCHEMA)
     for case in c.cases:
@@ -208,6 +208,10 @@ def test_peer_conversion_details(peer_corpus):
     assert ev["evidence-export-malformed-rsa-key"].status == "malformed"
     assert ev["evidence-export-positive-01"].outputs["verdict_jcs_sha256"].startswith("738663f3")
     assert all(e.reason_known for e in ev.values())
+    chain = by_id["ar-io-proof:events-checkpoint-chain-01.chain"]
+    assert len(chain.input["events"]) == 2 and chain.expected.status == "verified"
+    assert by_id["ar-io-proof:events-checkpoint-chain-01.chain-window-2-alone"].expected.describe() == \
+        "incomplete/chain_link_unresolved"
 
 
 def test_peer_digest_mismatch_is_a_corpus_error(tmp_path):

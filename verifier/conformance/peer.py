@@ -16,7 +16,9 @@ file or re-derived here and cross-checked against it:
   flipped (failed / payload_hash_mismatch), plus a ``jcs`` case for the record.
 * ``ario.events-v1/events-checkpoint-*.json``: the checkpoint envelope as above, every
   leaf envelope (with its record when the vector discloses it), and the leaf set as
-  ``merkle`` generation / path / inclusion cases over the leaf-envelope JCS bytes.
+  ``merkle`` generation / path / inclusion cases over the leaf-envelope JCS bytes. The
+  two-window chain vector adds ``chain`` cases: both windows with their records
+  (verified, in either order) and window 2 alone (incomplete / chain_link_unresolved).
 * ``merkle-tree-*.json``: leaves are ``JCS(leaf_object)``; one generation case (leaf
   hashes + root), one path case per pinned proof, one inclusion case per proof, and one
   must-fail inclusion case per proof at a different index (the corpus README's "a path
@@ -325,8 +327,17 @@ class _Converter:
         for w in windows:
             self.events_event(rel, w)
             self._checkpoint_leaves(rel, w["vector_id"], w["merkle"])
-        self.note(rel, "the cross-window link (record previous_hash) has no case: "
-                  "ario.events/v1 record links are not a chain-family rule in our spec")
+        members = [{"document_hex": w["expected_outputs"]["envelope_jcs_bytes_hex"],
+                    "payload_hex": w["expected_outputs"]["payload_jcs_bytes_hex"]} for w in windows]
+        vid = v["vector_id"]
+        self.add(f"{vid}.chain", "chain", {"events": members}, "verified", None, rel,
+                 "Two checkpoint windows with their records: window 2's record previous_hash "
+                 "names window 1's payload hash (linear checkpoint chain).")
+        self.add(f"{vid}.chain-reversed", "chain", {"events": members[::-1]}, "verified", None, rel,
+                 "The same two windows supplied in reverse order still link.")
+        self.add(f"{vid}.chain-window-2-alone", "chain", {"events": members[1:]}, "incomplete",
+                 "chain_link_unresolved", rel,
+                 "Window 2 without window 1: its link names a predecessor not supplied.")
 
     def _checkpoint_leaves(self, rel: str, vid: str, merkle: dict[str, Any]) -> None:
         leaves = merkle["leaves"]
