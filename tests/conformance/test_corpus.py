@@ -15,7 +15,6 @@ import pytest
 import rfc8785
 from nacl.signing import SigningKey
 
-from verifier.conformance import corpus as corpus_mod
 from verifier.conformance.corpus import (
     CorpusError, default_vectors_dir, detect_format, load_corpus, load_vectors, structural_check,
 )
