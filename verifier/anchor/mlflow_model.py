@@ -132,19 +132,17 @@ class VerifiedModel:
     # -- load-time integrity ------------------------------------------------------------
 
     def _verify(self, require_anchor: bool) -> tuple[Any, bool | None]:
+        """Download the model once, hash it, compare; returns (local dir, artifact_verified)."""
         if self.run_id == "unknown":
             if require_anchor:
                 raise ArtifactIntegrityError(f"{self.model_uri}: no source run to check against")
             return None, None
         run = self._client.get_run(self.run_id)
         expected_hash = run.data.tags.get(P.TAG_ARTIFACT_HASH)
-        expected_files = self._anchored_checksums(run)
-        if not expected_hash:
-            if require_anchor:
-                raise ArtifactIntegrityError(f"{self.model_uri}: run {self.run_id} carries no "
-                                             "ario.artifact_hash; the model was never anchored")
-            logger.warning("%s: no anchored artifact hash; loading unverified", self.model_uri)
-            return None, None
+        if not expected_hash and require_anchor:
+            raise ArtifactIntegrityError(f"{self.model_uri}: run {self.run_id} carries no "
+                                         "ario.artifact_hash; the model was never anchored")
+        expected_files = self._anchored_checksums(run) if expected_hash else None
         if expected_files is not None and P.artifact_hash(expected_files) != expected_hash:
             raise ArtifactIntegrityError(f"{self.model_uri}: ario/payload.json and the "
                                          "ario.artifact_hash tag disagree; refusing to load")
@@ -157,6 +155,9 @@ class VerifiedModel:
             logger.warning("%s: cannot re-hash the model files (%s); loading unverified",
                            self.model_uri, exc)
             return None, None
+        if not expected_hash:
+            logger.warning("%s: no anchored artifact hash; loading unverified", self.model_uri)
+            return local, None
         if P.artifact_hash(checksums) != expected_hash:
             ref = expected_files or {}
             changed = sorted(k for k in checksums.keys() & ref.keys() if checksums[k] != ref[k])
