@@ -247,3 +247,15 @@ def test_training_chain_follows_the_registered_model(world):
     assert head == first.training.envelope["payload_hash"]
     second = mi.anchor_run(run_id, anchorer=an, tracking_uri=uri)
     assert second.training.previous_hash == head
+
+
+def test_one_byte_change_anywhere_in_a_stored_data_item_is_caught(world, tmp_path):
+    client, run_id = world["client"], world["run_id"]
+    tx = world["anchored"].training.tx_id
+    item = AH.read_artifact(client, run_id, f"ario/dataitem/{tx}.bin", tmp_path)
+    data = rfc8785.dumps(world["anchored"].training.envelope)
+    assert verify_data_item(item, tx, data).status is Status.VERIFIED
+    for i in range(len(item)):
+        mutated = bytearray(item)
+        mutated[i] ^= 0x01
+        assert verify_data_item(bytes(mutated), tx, data).status is not Status.VERIFIED, i
