@@ -9,12 +9,14 @@ shape as `verify`, plus per-event results ("events") and the lineage graph.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+_URI_ENV = "MLFLOW_TRACKING_URI"
 DEFAULT_GATEWAYS = ("https://turbo-gateway.com", "https://ardrive.net")
 _NAME_VERSION = re.compile(r"[^/:@\s][^/@]*/[0-9]+")
 _TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
@@ -248,7 +250,8 @@ def audit_mlflow(tracking_uri: str, target: str, args: argparse.Namespace) -> in
         return _emit(args, _failure("policy", exc.reason, exc.detail, target), target)
     client = gateway_client(args)
     try:
-        collection = read_mlflow(tracking_uri, target, gateway=client)
+        with use_tracking_uri(tracking_uri):
+            collection = read_mlflow(tracking_uri, target, gateway=client)
     except ValueError as exc:
         sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
         return 2
@@ -263,6 +266,25 @@ def audit_mlflow(tracking_uri: str, target: str, args: argparse.Namespace) -> in
 
         write_back(tracking_uri, result, collection)
     return _emit(args, result, target, {"source": "mlflow", "tracking_uri": redact_uri(tracking_uri)})
+
+
+@contextlib.contextmanager
+def use_tracking_uri(uri: str) -> Iterator[None]:
+    """$MLFLOW_TRACKING_URI = `uri` while reading a store, restored exactly afterwards.
+
+    MLflow resolves some locations (MLflow 3 logged-model artifacts) against its default
+    tracking URI rather than the client's, so without this a store given by --tracking-uri
+    could be read partly from another one.
+    """
+    before = os.environ.get(_URI_ENV)
+    os.environ[_URI_ENV] = uri
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_URI_ENV, None)
+        else:
+            os.environ[_URI_ENV] = before
 
 
 def redact_uri(uri: str) -> str:

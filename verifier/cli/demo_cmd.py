@@ -71,14 +71,18 @@ def _model_class() -> Any:
     import mlflow
     import numpy as np
 
-    class Threshold(mlflow.pyfunc.PythonModel):
-        def __init__(self, weights, bias):  # no type hints: MLflow would try to read them
-            self.weights, self.bias = list(weights), float(bias)
+    def __init__(self: Any, weights: list[float], bias: float) -> None:
+        self.weights, self.bias = list(weights), float(bias)
 
-        def predict(self, context, model_input, params=None):
-            x = np.asarray(model_input, dtype=float)
-            return (x @ np.asarray(self.weights) + self.bias > 0).astype(int)
+    def predict(self: Any, context: Any, model_input: Any, params: Any = None) -> Any:
+        x = np.asarray(model_input, dtype=float)
+        return (x @ np.asarray(self.weights) + self.bias > 0).astype(int)
 
+    # A real ndarray hint, set before the class exists (MLflow reads it at class creation):
+    # it then skips signature inference without warning.
+    predict.__annotations__ = {"model_input": np.ndarray}
+    Threshold = type("Threshold", (mlflow.pyfunc.PythonModel,),
+                     {"__init__": __init__, "predict": predict, "__module__": __name__})
     return Threshold
 
 
@@ -107,7 +111,8 @@ class Demo:
             "then tamper with copies.\n")
         gw = GatewayServer("127.0.0.1", 0, db_path=str(self.work / "gateway.sqlite3")).start()
         try:
-            say(f"[1/6] local gateway     {gw.url}  (receipt signer {gw.signer_address})")
+            say(f"[1/6] local gateway     {gw.url}  (receipt signer {gw.signer_address}; "
+                f"store {self.work / 'gateway.sqlite3'})")
             anchorer = self._anchorer(gw)
             uri = self._lineage(anchorer)
             self._export(uri, gw)
@@ -211,6 +216,8 @@ class Demo:
         if self.keep:
             say(f"\nRe-run the clean audit yourself:\n  ario-verifier audit {self.bundle} "
                 f"--trusted-keys {keys} --receipt-signer {receipt_signer} --require-binding")
+        say(f"\nFiles: producer key and wallet {self.work / 'producer'}, trusted keys {keys}, "
+            f"audit reports {self.reports}, tampered bundles {self.work / 'tampered'}")
         say("\n" + ("DEMO OK: the clean lineage verified offline and every tamper was caught."
                     if ok else "DEMO FAILED: see above."))
         return ok

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.cli.audit_cmd import UsageError, gateway_client, redact_uri, to_target
+    from verifier.cli.audit_cmd import UsageError, gateway_client, redact_uri, to_target, use_tracking_uri
     from verifier.sources.bundle import write_bundle
     from verifier.sources.errors import SourceError
     from verifier.sources.mlflow_reader import read_mlflow
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     client = gateway_client(args)
     try:
-        collection = read_mlflow(uri, target, gateway=client)
+        with use_tracking_uri(uri):
+            collection = read_mlflow(uri, target, gateway=client)
     except ValueError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return 2
