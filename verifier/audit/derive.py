@@ -111,16 +111,19 @@ def _derive_dataset(subject: Any, payload_hash: Any, surface: Mapping[str, Any] 
         return Derived(problem(CHECK, R.SURFACE_UNAVAILABLE,
                                "dataset payload is never stored and no dataset surface is available"),
                        None, None)
-    payload = dataset_payload(surface)
-    data = _jcs(payload)
-    if data is None or _sha(data) != payload_hash:
-        return Derived(problem(CHECK, R.RECORD_MISMATCH,
-                               "the payload re-derived from the dataset surface does not hash to "
-                               "payload_hash"), None, None)
-    diffs = _subject_diffs(mp.DATASET, subject, payload)
-    if diffs:
-        return Derived(_mismatch(diffs), data, payload)
-    return Derived(passed(CHECK, "dataset payload re-derived from the dataset surface"), data, payload)
+    candidates = [surface] + [c for c in surface.get("candidates") or () if isinstance(c, dict)]
+    for candidate in candidates:  # the run may have logged several inputs of that name
+        payload = dataset_payload(candidate)
+        data = _jcs(payload)
+        if data is not None and _sha(data) == payload_hash:
+            diffs = _subject_diffs(mp.DATASET, subject, payload)
+            if diffs:
+                return Derived(_mismatch(diffs), data, payload)
+            return Derived(passed(CHECK, "dataset payload re-derived from the dataset surface"),
+                           data, payload)
+    return Derived(problem(CHECK, R.RECORD_MISMATCH,
+                           "the payload re-derived from the dataset surface does not hash to "
+                           "payload_hash"), None, None)
 
 
 # -- per event type -----------------------------------------------------------------------
