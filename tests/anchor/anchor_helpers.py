@@ -60,7 +60,15 @@ def mlflow_store(mp: Any, root: Path, kind: str = "sqlite") -> Iterator[tuple[st
     client = mlflow.tracking.MlflowClient(uri)
     exp = client.create_experiment("anchoring", artifact_location=(root / "artifacts").as_uri())
     mp.setenv("MLFLOW_EXPERIMENT_ID", exp)
-    yield uri, exp
+    # MLflow binds its trace exporter to the tracking URI the first time it traces and
+    # re-binds only through set_tracking_uri (an env change is not noticed), so use the
+    # public setter here and clear it again afterwards.
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield uri, exp
+    finally:
+        mlflow.flush_trace_async_logging()
+        mlflow.set_tracking_uri(None)
 
 
 def numpy_dataset(name: str, n: int = 4, source: str | None = None) -> Any:

@@ -323,7 +323,10 @@ class VerifiedModel:
         else:
             pred.proof_status, pred.anchor_error, pred.error_kind = "signed", result.error, result.error_kind
             if pred.trace_id:
-                mx.set_trace_tags(self._client, pred.trace_id, {"ario.proof_status": "signed"})
+                try:
+                    mx.set_trace_tags(self._client, pred.trace_id, {"ario.proof_status": "signed"})
+                except Exception as exc:  # noqa: BLE001 - observability only
+                    logger.warning("could not tag trace %s: %s", pred.trace_id, exc)
             anchorer.record_pending(result, tracking_uri=self.tracking_uri, actions=actions)
 
     def wait(self, timeout: float | None = None) -> bool:

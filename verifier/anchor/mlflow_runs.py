@@ -86,7 +86,7 @@ def _pending_files_action(run_id: str, receipt_name: str | None) -> dict[str, An
     return {"op": "run_files", "run_id": run_id, "files": files}
 
 
-def finish(anchorer: Anchorer, client: Any, result: AnchorResult, *, tracking_uri: str,
+def finish(anchorer: Anchorer, result: AnchorResult, *, tracking_uri: str,
            actions: list[dict[str, Any]]) -> None:
     """After the upload attempt: queue `actions` in the outbox if it did not succeed."""
     if not result.anchored:
@@ -130,7 +130,7 @@ def _anchor_run_dataset(anchorer: Anchorer, client: Any, run_id: str, tracking_u
             client.set_tag(run_id, tag, result.tx_id)
     except Exception as exc:  # noqa: BLE001 - the plugin also only warns here
         logger.warning("could not record dataset %r anchor on run %s: %s", name, run_id, exc)
-    finish(anchorer, client, result, tracking_uri=tracking_uri, actions=[
+    finish(anchorer, result, tracking_uri=tracking_uri, actions=[
         {"op": "run_tags", "run_id": run_id, "tags": {tag: "{tx_id}"}},
         _pending_files_action(run_id, None),
     ])
@@ -253,5 +253,5 @@ def anchor_run(
     if registered:
         actions.append({"op": "registered_model_tags", "name": registered,
                         "tags": {P.TAG_LAST_TRAINING_HASH: payload.hash}})
-    finish(anchorer, client, result, tracking_uri=uri, actions=actions)
+    finish(anchorer, result, tracking_uri=uri, actions=actions)
     return RunAnchoring(run_id, result, datasets, path, status, error, registered, tags)

@@ -6,10 +6,10 @@ each event:
 
 1. `seal`: sign the ``ario.mlflow/v1`` envelope and, if a wallet is configured, wrap
    ``JCS(envelope)`` in a signed ANS-104 data item (default tags, see `dataitem`);
-2. `publish`: upload the item (unless offline) and report an `AnchorResult` whose
+2. `upload`: upload the item (unless offline) and report an `AnchorResult` whose
    ``status`` is ``anchored`` (tx id + receipt) or ``signed`` (with the precise
-   ``error_kind``); a ``signed`` result is written to the outbox together with the MLflow
-   updates to replay, so `retry` can upload the identical item later.
+   ``error_kind``); `record_pending` writes a ``signed`` result to the outbox together
+   with the MLflow updates to replay, so `retry` can upload the identical item later.
 
 MLflow is never imported here: the integration layer passes an `apply` callback that
 performs the recorded actions.
@@ -197,19 +197,6 @@ class Anchorer:
 
     def tx_url(self, tx_id: str) -> str:
         return f"{self.gateway_url.rstrip('/')}/{tx_id}"
-
-    def publish(self, result: AnchorResult, *, tracking_uri: str | None = None,
-                on_anchored: list[dict[str, Any]] | None = None,
-                apply: Apply | None = None) -> AnchorResult:
-        """Upload; on success run `on_anchored` through `apply`, else queue it in the outbox."""
-        self.upload(result)
-        actions = list(on_anchored or [])
-        if result.anchored:
-            if apply is not None and actions:
-                apply(actions, result)
-        else:
-            self.record_pending(result, tracking_uri=tracking_uri, actions=actions)
-        return result
 
     def record_pending(self, result: AnchorResult, *, tracking_uri: str | None,
                        actions: list[dict[str, Any]]) -> None:
