@@ -54,3 +54,25 @@ def test_intake_only_ever_raises_malformed(data):
         canonical(doc.value, doc.fast)
     except Malformed:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(values(ASCII), st.sampled_from([None, 0, 1]), st.booleans(), st.booleans())
+def test_canonical_text_claim_is_never_wrong(value, indent, sort_keys, compact):
+    """Whenever the raw text is judged canonical, it is byte for byte RFC 8785."""
+    from verifier.core.jcs import is_canonical_text
+
+    seps = (",", ":") if compact else None
+    data = json.dumps(value, indent=indent, sort_keys=sort_keys, separators=seps).encode()
+    doc = parse(data)
+    if doc.fast and is_canonical_text(data, doc.value):
+        assert data == rfc8785.dumps(value)
+
+
+def test_canonical_text_recognised_for_jcs_bytes():
+    from verifier.core.jcs import is_canonical_text
+
+    value = {"b": [1, {"d": "x:y", "c": None}], "a": "q,r", "z": -5}
+    data = rfc8785.dumps(value)
+    doc = parse(data)
+    assert doc.fast and is_canonical_text(data, doc.value)

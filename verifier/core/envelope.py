@@ -28,15 +28,12 @@ KIND = "envelope"
 _OK_INTAKE = passed("intake")
 _OK_SPEC = passed("spec_version")
 _OK_LEGACY = passed("spec_version", "legacy envelope admitted by policy")
-_HEX = "0123456789abcdef"
 _OK_FIELDS = passed("fields")
 _OK_SIG = passed("signature")
 _OK_PAYLOAD = passed("payload_hash")
 _OK_TRUST = passed("trusted_signer")
 _SKIP_TRUST = skipped("trusted_signer", "no trusted key set given")
 _RESERVED_ALGS = {"signature_alg": "ed25519", "hash_alg": "sha-256"}
-_SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at", "public_key",
-                 "payload_hash")
 
 
 def verify_envelope_bytes(
@@ -88,21 +85,24 @@ def verify_envelope_doc(
                                   "(Policy(allow_legacy=True)) to accept it"))
 
     # E3: required fields and their encodings.
-    if not _fields_look_right(env):
+    decoded = _decoded_fields(env)
+    if decoded is None:
         field_problem = _field_problem(env)
         if field_problem is not None:
             checks.append(field_problem)
             return make_result(KIND, checks, _subject(env, profile))
+        decoded = (bytes.fromhex(env["payload_hash"]), bytes.fromhex(env["public_key"]),
+                   bytes.fromhex(env["signature"]))
     checks.append(_OK_FIELDS)
-    public_key = bytes.fromhex(env["public_key"])
+    payload_hash, public_key, signature = decoded
 
     # E4: signature over JCS(signed scope).
     try:
-        message = scope_bytes(env, profile, doc.fast, limits)
+        message = scope_bytes(env, profile, doc.fast, limits, doc.raw, doc.compact)
     except Malformed as exc:
         checks.append(problem("signature", exc.reason, exc.detail))
         return make_result(KIND, checks, _subject(env, profile))
-    if ed25519.verify(public_key, message, bytes.fromhex(env["signature"])):
+    if ed25519.verify(public_key, message, signature):
         checks.append(_OK_SIG)
     else:
         clean = False
@@ -110,7 +110,7 @@ def verify_envelope_doc(
                               "Ed25519 signature does not verify over the signed scope"))
 
     # E5: payload binding.
-    payload_check = _payload_check(env, doc.fast, payload, limits)
+    payload_check = _payload_check(env, payload_hash, doc.fast, payload, limits)
     checks.append(payload_check)
     clean = clean and payload_check is _OK_PAYLOAD
 
@@ -129,15 +129,23 @@ def verify_envelope_doc(
     return make_result(KIND, checks, _subject(env, profile))
 
 
-def _fields_look_right(env: dict[str, Any]) -> bool:
-    """Cheap all-good test for E3; `_field_problem` explains when this is False."""
+def _decoded_fields(env: dict[str, Any]) -> tuple[bytes, bytes, bytes] | None:
+    """E3 fast path: (payload_hash, public_key, signature) bytes when all three are exact
+    lowercase hex and no reserved algorithm is declared; None sends the caller to
+    `_field_problem` for the precise reason. Round-tripping through bytes.fromhex/.hex()
+    rejects uppercase and whitespace without a per-character scan."""
     ph, pk, sg = env.get("payload_hash"), env.get("public_key"), env.get("signature")
-    return (
-        ph.__class__ is str and len(ph) == 64 and not ph.strip(_HEX)
-        and pk.__class__ is str and len(pk) == 64 and not pk.strip(_HEX)
-        and sg.__class__ is str and len(sg) == 128 and not sg.strip(_HEX)
-        and "signature_alg" not in env and "hash_alg" not in env
-    )
+    if (ph.__class__ is not str or pk.__class__ is not str or sg.__class__ is not str
+            or len(ph) != 64 or len(pk) != 64 or len(sg) != 128
+            or "signature_alg" in env or "hash_alg" in env):
+        return None
+    try:
+        phb, pkb, sgb = bytes.fromhex(ph), bytes.fromhex(pk), bytes.fromhex(sg)
+    except ValueError:
+        return None
+    if phb.hex() != ph or pkb.hex() != pk or sgb.hex() != sg:
+        return None
+    return phb, pkb, sgb
 
 
 def _field_problem(env: dict[str, Any]) -> Check | None:
@@ -158,20 +166,20 @@ def _field_problem(env: dict[str, Any]) -> Check | None:
     return None
 
 
-def _payload_check(env: dict[str, Any], fast: bool, payload: bytes | None, limits: Limits) -> Check:
-    expected = env["payload_hash"]
+def _payload_check(env: dict[str, Any], expected: bytes, fast: bool, payload: bytes | None,
+                   limits: Limits) -> Check:
     checked = False
     if "payload" in env:
         try:
             inline = canonical(env["payload"], fast, limits)
         except Malformed as exc:
             return problem("payload_hash", exc.reason, f"inline payload: {exc.detail}")
-        if hashlib.sha256(inline).hexdigest() != expected:
+        if hashlib.sha256(inline).digest() != expected:
             return problem("payload_hash", R.PAYLOAD_HASH_MISMATCH,
                            "SHA-256 of JCS(payload) differs from payload_hash")
         checked = True
     if payload is not None:
-        if hashlib.sha256(payload).hexdigest() != expected:
+        if hashlib.sha256(payload).digest() != expected:
             return problem("payload_hash", R.PAYLOAD_HASH_MISMATCH,
                            "SHA-256 of the committed payload bytes differs from payload_hash")
         checked = True
@@ -181,8 +189,13 @@ def _payload_check(env: dict[str, Any], fast: bool, payload: bytes | None, limit
                    "external payload bytes not supplied; signature-valid, payload unchecked")
 
 
+_SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at", "public_key",
+                 "payload_hash")
+
+
 def _subject(env: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
-    subject = {k: env[k] for k in _SUBJECT_KEYS if env.get(k).__class__ is str}
+    """Display fields (strings only) plus the profile."""
+    subject = {k: v for k in _SUBJECT_KEYS if (v := env.get(k)).__class__ is str}
     subject["profile"] = profile.value if profile is not None else None
     return subject
 

@@ -5,8 +5,8 @@ duplicate object keys (never "last key wins"), NaN/Infinity, numbers outside the
 range, nesting deeper than the depth bound, and unpaired UTF-16 surrogates.
 
 The returned `Doc` also records whether the document qualifies for the fast canonical
-path (`jcs.canonical`): pure ASCII, no ``\\u`` escapes, no fractional or exponent
-numbers (integers are range-checked on the way in). For such documents ``json.dumps(sort_keys=True)`` is
+path (`jcs.canonical`): pure ASCII, no backslash escapes at all, no fractional or exponent
+numbers and no ``-0`` (integers are range-checked on the way in). For such documents ``json.dumps(sort_keys=True)`` is
 byte-identical to RFC 8785, which keeps verification close to the bare signature cost.
 """
 
@@ -26,6 +26,8 @@ _MAX_SAFE_INT = 2**53 - 1
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# translate() deletes every byte but the container openers and JSON whitespace, in one pass.
+_SKELETON_DROP = bytes(b for b in range(256) if b not in b"[{ \t\n\r")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -57,12 +59,19 @@ def _int(text: str) -> int:
     raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{text[:40]} exceeds 2^53-1")
 
 
-class _HasFloat(Exception):
-    """Raised by the fast decoder on the first non-integer number (rare in envelopes)."""
+class _NotFast(Exception):
+    """Raised by the fast decoder on the first number the fast canonical path cannot
+    reproduce byte for byte: a fraction or exponent, or the integer ``-0``."""
 
 
 def _no_float(text: str) -> float:
-    raise _HasFloat
+    raise _NotFast
+
+
+def _fast_int(text: str) -> int:
+    if text == "-0":
+        raise _NotFast
+    return _int(text)
 
 
 _DECODER = json.JSONDecoder(
@@ -71,16 +80,40 @@ _DECODER = json.JSONDecoder(
 # Same rules, but bails out on the first fraction/exponent so that a float-free document
 # is known to be float-free without a second scan.
 _INT_ONLY_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_no_float, parse_int=_int
+    object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_no_float, parse_int=_fast_int
 )
+
+
+_JSON_WS = " \t\n\r"
+_SCAN = _DECODER.scan_once
+_INT_ONLY_SCAN = _INT_ONLY_DECODER.scan_once
+
+
+def _decode(scan: Any, text: str) -> Any:
+    """Exactly one JSON value surrounded by optional JSON whitespace (RFC 8259 §2)."""
+    body = text.strip(_JSON_WS)
+    try:
+        value, end = scan(body, 0)
+    except StopIteration as stop:
+        raise Malformed(ReasonCode.INVALID_JSON, f"expecting a value at character {stop.value}") from None
+    except json.JSONDecodeError as exc:
+        raise Malformed(ReasonCode.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise Malformed(ReasonCode.NESTING_TOO_DEEP, "nesting too deep for the decoder") from None
+    if end != len(body):
+        raise Malformed(ReasonCode.INVALID_JSON, f"extra data after the JSON value at character {end}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
 class Doc:
-    """A parsed document and whether its values may use the fast canonical path."""
+    """A parsed document, whether its values may use the fast canonical path, and (from
+    `parse`) the raw bytes it came from."""
 
     value: Any
     fast: bool
+    raw: bytes | None = None
+    compact: bool = False  # raw holds no JSON whitespace byte at all
 
 
 def depth_of(value: Any, bound: int) -> int:
@@ -112,7 +145,11 @@ def text_nests_deeper(data: bytes, bound: int) -> bool:
     brackets are walked. This keeps a hostile document from reaching the C decoder's
     recursion at all, whatever recursion limit the host process has set.
     """
-    if data.count(b"[") + data.count(b"{") <= bound:
+    return _nests_deeper(data, bound, data.count(b"[") + data.count(b"{"))
+
+
+def _nests_deeper(data: bytes, bound: int, openers: int) -> bool:
+    if openers <= bound:
         return False
     brackets = _NOT_BRACKET.sub(b"", _STRING_TOKEN.sub(b"", data))
     depth = 0
@@ -174,29 +211,23 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
-    if text_nests_deeper(data, limits.max_depth):
+    skeleton = data.translate(None, _SKELETON_DROP)
+    openers = skeleton.count(b"[") + skeleton.count(b"{")
+    if _nests_deeper(data, limits.max_depth, openers):
         raise Malformed(ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
-    fast = data.isascii() and b"\\u" not in data
-    try:
-        if fast:
-            try:
-                value = _INT_ONLY_DECODER.decode(text)
-            except _HasFloat:
-                fast = False
-                value = _DECODER.decode(text)
-        else:
-            value = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise Malformed(ReasonCode.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise Malformed(
-            ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels"
-        ) from None
-    if _SURROGATE_ESCAPE.search(data):
-        where = find_lone_surrogate(value)
-        if where is not None:
-            raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
-    return Doc(value, fast)
+    fast = b"\\" not in data and data.isascii()
+    if fast:
+        try:
+            value = _decode(_INT_ONLY_SCAN, text)
+        except _NotFast:
+            fast = False
+    if not fast:
+        value = _decode(_SCAN, text)
+        if _SURROGATE_ESCAPE.search(data):  # only \u escapes can smuggle in a lone surrogate
+            where = find_lone_surrogate(value)
+            if where is not None:
+                raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
+    return Doc(value, fast, data, len(skeleton) == openers)
 
 
 def parse_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> Doc:

@@ -17,6 +17,8 @@ from .errors import Malformed
 from .intake import check_depth, find_lone_surrogate
 from .limits import DEFAULT_LIMITS, Limits
 from .profiles import Profile, signed_scope
+
+_STRIPS_UNDERSCORE = (Profile.MLFLOW, Profile.LEGACY)
 from .reasons import ReasonCode
 
 _dumps = json.JSONEncoder(
@@ -28,8 +30,8 @@ def canonical(value: Any, fast: bool = False, limits: Limits = DEFAULT_LIMITS) -
     """JCS bytes of `value`. Raises `Malformed` when the value cannot be canonicalized.
 
     `fast=True` is a promise from `intake.parse` that the value came from ASCII JSON text
-    without ``\\u`` escapes, fractions, exponents or long digit runs, and has already
-    passed the depth bound.
+    without backslash escapes, fractions, exponents or ``-0``, and has already passed the
+    depth bound.
     """
     if fast:
         return _dumps(value).encode("ascii")
@@ -49,25 +51,58 @@ def canonical(value: Any, fast: bool = False, limits: Limits = DEFAULT_LIMITS) -
         raise Malformed(ReasonCode.BAD_FIELD_TYPE, f"not canonicalizable: {exc}") from None
 
 
+def is_canonical_text(raw: bytes, value: Any, compact: bool | None = None) -> bool:
+    """True if `raw` already is JCS(value), for a value parsed from `raw` on the fast path.
+
+    On that path (ASCII, no backslash escapes, safe integers other than ``-0``) the text is
+    canonical iff it has no whitespace outside strings (checked as: no space, tab, CR or LF
+    anywhere) and every object's keys are in ascending order (ASCII order is UTF-16 order).
+    Any doubt answers False; the caller then serializes instead. `compact` may pass in the
+    whitespace test already made by `intake.parse` (`Doc.compact`).
+    """
+    if compact is None:
+        compact = not (b" " in raw or b"\n" in raw or b"\t" in raw or b"\r" in raw)
+    if not compact:
+        return False
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is dict:
+            keys = list(node)
+            if keys != sorted(keys):
+                return False
+            stack.extend(v for v in node.values() if v.__class__ is dict or v.__class__ is list)
+        elif node.__class__ is list:
+            stack.extend(v for v in node if v.__class__ is dict or v.__class__ is list)
+    return True
+
+
 def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
-                limits: Limits = DEFAULT_LIMITS) -> bytes:
+                limits: Limits = DEFAULT_LIMITS, raw: bytes | None = None,
+                compact: bool | None = None) -> bytes:
     """JCS of the envelope's signed scope (spec/envelope.md §3.3).
 
-    Fast path: canonicalize the whole envelope once and cut out the one top-level
+    Fast path: take the canonical full envelope (the raw bytes themselves when they are
+    already canonical, see `is_canonical_text`) and cut out the one top-level
     ``"signature":"<hex>"`` member. That member text cannot occur inside a string (its
     quotes would be escaped), and requiring exactly one occurrence rules out a nested
-    look-alike; envelopes with ``co_signatures`` or any ``"_``-prefixed key take the
-    general path. The signature value must already be validated lowercase hex.
+    look-alike; envelopes with ``co_signatures``, or with a top-level ``_`` key in a profile
+    that strips those, take the general path. The signature value must already be
+    validated lowercase hex.
     """
-    if fast and "co_signatures" not in envelope:
-        full = _dumps(envelope).encode("ascii")
-        if b'"_' not in full:
-            member = b'"signature":"' + envelope["signature"].encode("ascii") + b'"'
-            if full.count(member) == 1:
-                cut = full.find(b"," + member)
-                if cut >= 0:
-                    return full[:cut] + full[cut + len(member) + 1:]
-                cut = full.find(member + b",")
-                if cut >= 0:
-                    return full[:cut] + full[cut + len(member) + 1:]
+    strips = profile in _STRIPS_UNDERSCORE
+    if (fast and "co_signatures" not in envelope
+            and not (strips and any(k[:1] == "_" for k in envelope))):
+        if raw is not None and is_canonical_text(raw, envelope, compact):
+            full = raw  # the producer uploaded JCS(envelope): no need to serialize again
+        else:
+            full = _dumps(envelope).encode("ascii")
+        member = b'"signature":"' + envelope["signature"].encode("ascii") + b'"'
+        if full.count(member) == 1:
+            cut = full.find(b"," + member)
+            if cut >= 0:
+                return full[:cut] + full[cut + len(member) + 1:]
+            cut = full.find(member + b",")
+            if cut >= 0:
+                return full[:cut] + full[cut + len(member) + 1:]
     return canonical(signed_scope(envelope, profile), fast, limits)
