@@ -50,10 +50,7 @@ class EventOutcome:
     fingerprint: str | None
     facts: dict[str, Any] | None
     reason: R | None = None
-
-    @property
-    def status(self) -> Status:
-        return bucket(self.reason) if self.reason is not None else Status.VERIFIED
+    status: Status = Status.VERIFIED
 
     def node(self) -> ChainNode | None:
         """The event as the linker sees it (spec/chain.md L1, L8)."""
@@ -67,7 +64,8 @@ class EventOutcome:
 
 def _outcome(key: str, checks: list[Check], subject: dict[str, Any], fingerprint: str | None,
              facts: dict[str, Any] | None) -> EventOutcome:
-    return EventOutcome(key, checks, subject, fingerprint, facts, rollup(checks)[1])
+    status, reason = rollup(checks)
+    return EventOutcome(key, checks, subject, fingerprint, facts, reason, status)
 
 
 def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
@@ -91,9 +89,12 @@ def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
 def unpack(packed: tuple[list[Check], list[tuple]]) -> list[EventOutcome]:
     """Inverse of `pack`."""
     table, rows = packed
-    return [EventOutcome(key, [table[j] for j in refs], subject, fp, facts,
-                         R(reason) if reason is not None else None)
-            for key, refs, subject, fp, facts, reason in rows]
+    out = []
+    for key, refs, subject, fp, facts, reason in rows:
+        code = R(reason) if reason is not None else None
+        out.append(EventOutcome(key, [table[j] for j in refs], subject, fp, facts, code,
+                                bucket(code) if code is not None else Status.VERIFIED))
+    return out
 
 
 def _found(origin: str | None) -> Check:
