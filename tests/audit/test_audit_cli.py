@@ -140,3 +140,25 @@ def test_large_bundle_parallel_in_a_fresh_process(tmp_path):
     assert one.returncode == two.returncode == 0, two.stderr.decode()
     assert json.loads(one.stdout) == json.loads(two.stdout)
     assert b"auditing events" in two.stderr
+
+
+def test_option_errors_are_usage_errors(capsys, bundle, tmp_path, monkeypatch):
+    assert main(["audit", str(bundle), "--gateway", "http://127.0.0.1:9", "--quorum", "2"]) == 2
+    assert "quorum" in capsys.readouterr().err
+    assert main(["audit", str(bundle), "--gateway", "ftp://example"]) == 2
+    assert main(["audit", str(bundle), "--write-tags"]) == 2
+    assert "--write-tags" in capsys.readouterr().err
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["export", "models:/m/1", "-o", str(tmp_path / "x.zip")]) == 2
+    assert main(["export", "--tracking-uri", f"sqlite:///{tmp_path / 'none.db'}", "what?",
+                 "-o", str(tmp_path / "x.zip"), "--offline"]) == 2
+
+
+def test_unreadable_store_is_reported_not_raised(capsys, tmp_path):
+    missing = f"sqlite:///{tmp_path / 'missing.db'}"
+    code = main(["audit", "--tracking-uri", missing, "models:/m/1", "--offline", "--json", "-q"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code in (2, 3) and doc["status"] in ("malformed", "incomplete")
+    assert main(["export", "--tracking-uri", missing, "models:/m/1", "-o",
+                 str(tmp_path / "x.zip"), "--offline"]) == 2
+    assert not (tmp_path / "missing.db").exists()

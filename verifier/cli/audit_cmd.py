@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
         return EXIT_USAGE
     if kind == "bundle":
+        if args.write_tags:
+            sys.stderr.write("ario-verifier audit: error: --write-tags needs a live MLflow audit "
+                             "(--tracking-uri)\n")
+            return EXIT_USAGE
         return audit_bundle_file(where, args)
     return audit_mlflow(where, target, args)
 
@@ -130,7 +134,9 @@ def build_policy(args: argparse.Namespace) -> Any:
 
 
 def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_GATEWAYS) -> Any:
-    """A GatewayClient for the options; offline -> an offline client; None without gateways."""
+    """A GatewayClient for the options; offline -> an offline client; None without gateways.
+
+    Raises UsageError for options that cannot work (a quorum larger than the list...)."""
     from verifier.sources.cache import ByteCache
     from verifier.sources.gateway import GatewayClient
 
@@ -139,8 +145,12 @@ def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_
     gateways = list(getattr(args, "gateway", None) or default)
     if not gateways:
         return None
-    cache = None if getattr(args, "no_cache", False) else ByteCache()
-    return GatewayClient(gateways, quorum=getattr(args, "quorum", 1), cache=cache)
+    quorum = getattr(args, "quorum", 1)
+    try:
+        cache = None if getattr(args, "no_cache", False) else ByteCache()
+        return GatewayClient(gateways, quorum=quorum, cache=cache)
+    except ValueError as exc:  # bad URL scheme, quorum larger than the gateway list...
+        raise UsageError(str(exc)) from None
 
 
 class Progress:
@@ -227,7 +237,12 @@ def audit_bundle_file(path: str, args: argparse.Namespace) -> int:
     if getattr(args, "gateway", None) and not getattr(args, "offline", False):
         from verifier.audit.collect import confirm_on_gateways
 
-        with gateway_client(args, ()) as client:
+        try:
+            client = gateway_client(args, ())
+        except UsageError as exc:
+            sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
+            return 2
+        with client:
             confirm_on_gateways(collection, client,
                                 Progress("confirming on gateways", getattr(args, "quiet", False), 200))
     result = _audit(collection, args, policy)
@@ -248,7 +263,11 @@ def audit_mlflow(tracking_uri: str, target: str, args: argparse.Namespace) -> in
         policy = build_policy(args)
     except InputError as exc:
         return _emit(args, _failure("policy", exc.reason, exc.detail, target), target)
-    client = gateway_client(args)
+    try:
+        client = gateway_client(args)
+    except UsageError as exc:
+        sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
+        return 2
     try:
         with use_tracking_uri(tracking_uri):
             collection = read_mlflow(tracking_uri, target, gateway=client)

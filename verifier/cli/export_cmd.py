@@ -41,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
         if not uri:
             raise UsageError("pass --tracking-uri or set MLFLOW_TRACKING_URI")
         target = to_target(args.target)
+        client = gateway_client(args)
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return 2
-    client = gateway_client(args)
     try:
         with use_tracking_uri(uri):
             collection = read_mlflow(uri, target, gateway=client)
