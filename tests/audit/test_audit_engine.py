@@ -291,3 +291,22 @@ def test_parallel_equals_serial(gateway):
     assert serial.status is Status.VERIFIED
     assert parallel.to_json() == serial.to_json()
     assert seen[-1] == (4204, 4204) and len(seen) > 1
+
+
+def test_unsigned_receipt_is_ignored_not_fatal(lineage, policy):
+    col = lineage.collection()
+    rec = lineage.record(col, "training")
+    rec.receipt = {"id": rec.tx_id, "timestamp": 1}
+    result = audit_collection(col, policy)
+    assert result.status is Status.VERIFIED
+    training = child(result, "training run")
+    assert training.check("receipt").outcome is Outcome.SKIPPED
+    assert "witnessed_at" not in training.subject
+
+
+def test_garbage_envelope_is_malformed(lineage, policy):
+    col = lineage.collection()
+    rec = lineage.record(col, "promotion")
+    rec.envelope, rec.data_item = b"\xff not json", None
+    result = audit_collection(col, policy)
+    assert (result.status, result.reason) == (Status.MALFORMED, R.INVALID_UTF8)

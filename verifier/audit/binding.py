@@ -26,6 +26,8 @@ _NO_ITEM = skipped(BINDING, "not checked: no data item available (tx id <-> byte
 _NO_ITEM_REQUIRED = problem(BINDING, R.BINDING_UNCHECKED,
                             "no data item available and the policy requires the binding")
 _NO_RECEIPT = skipped(RECEIPT, "no upload receipt")
+_UNSIGNED_RECEIPT = skipped(RECEIPT, "the upload receipt is unsigned (no public/signature): "
+                                     "no witnessed time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ def receipt_check(tx_id: str | None, receipt: Any, policy: AuditPolicy) -> tuple
     """A3: verify the Turbo receipt; its timestamp is reported as witnessed time."""
     if receipt is None:
         return _NO_RECEIPT, None
+    if isinstance(receipt, dict) and not ("signature" in receipt and "public" in receipt):
+        return _UNSIGNED_RECEIPT, None  # proves nothing, like no receipt (spec/audit.md A3)
     result = verify_receipt(receipt, tx_id, policy.trusted_receipt_signers)
     if not result.ok:
         bad = _first_problem(result)
