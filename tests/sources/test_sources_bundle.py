@@ -316,3 +316,62 @@ def test_never_a_traceback_on_random_mutations(good):
             read_bundle(bytes(b))
         except BundleError:
             pass
+
+
+# -- the ZIP layer itself -------------------------------------------------------------------
+
+def test_zip64_entry_count_round_trip_and_interop(tmp_path):
+    from verifier.sources.zipguard import SafeZip
+    from verifier.sources.zipwrite import write_zip
+
+    n = 70_000  # more than 65,535 entries needs the zip64 end record
+    members = [(f"m/{i:06d}", str(i).encode()) for i in range(n)]
+    path = tmp_path / "many.zip"
+    with open(path, "wb") as fh:
+        write_zip(fh, members)
+    with SafeZip(path) as zf:
+        assert len(zf.names) == n and zf.read("m/069999") == b"69999"
+    with zipfile.ZipFile(path) as zf:  # the standard library agrees
+        assert len(zf.infolist()) == n and zf.read("m/000007") == b"7"
+    # and we read what the standard library writes (zip64 there too)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(66_000):
+            zf.writestr(f"x/{i}", b"")
+    with SafeZip(buf.getvalue()) as z2:
+        assert len(z2.names) == 66_000
+
+
+def test_local_header_must_match_central_directory(good):
+    raw = bytearray(good.read_bytes())
+    pos = raw.find(b"PK\x03\x04", 1)  # second member's local header
+    name_at = pos + 30
+    raw[name_at] = ord("X") if raw[name_at] != ord("X") else ord("Y")
+    expect(M, bytes(raw), match="local header")
+
+
+def test_stored_member_crc_checked(good):
+    data = bytearray(rezip(good, members_of(good), method=zipfile.ZIP_STORED))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo(f"payloads/{TX1}.bin")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start] ^= 0x01
+    expect(M, bytes(data), match="CRC")
+
+
+def test_member_inflating_past_declared_size(good):
+    # declare a smaller uncompressed size in both headers than the deflate stream yields
+    raw = bytearray(good.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as zf:
+        info = zf.getinfo("manifest.json")
+    smaller = (info.file_size - 5).to_bytes(4, "little")
+    raw[info.header_offset + 22:info.header_offset + 26] = smaller
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    cd = raw.find(b"PK\x01\x02")
+    while cd != -1:
+        name_len = int.from_bytes(raw[cd + 28:cd + 30], "little")
+        if raw[cd + 46:cd + 46 + name_len] == info.filename.encode():
+            raw[cd + 24:cd + 28] = smaller
+            break
+        cd = raw.find(b"PK\x01\x02", cd + 4)
+    expect(M, bytes(raw), match="inflates past")

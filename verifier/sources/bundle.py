@@ -17,25 +17,20 @@ import json
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from verifier import __version__
-from verifier.core.errors import Malformed
-from verifier.core.intake import parse
-from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord, FetchResult, FetchStatus
 from verifier.sources.zipguard import DEFAULT_ZIP_LIMITS, SafeZip, ZipLimits
+from verifier.sources.zipwrite import write_zip
 
 FORMAT = "ario-verifier.audit-bundle/v1"
 MANIFEST = "manifest.json"
-#: Fixed timestamp of every entry (the ZIP epoch), so equal content gives equal bytes.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 #: slot -> (directory, suffix) of the member holding it, named by the event key.
 SLOTS = {
     "envelope": ("envelopes", ".json"),
@@ -148,14 +143,8 @@ def _atomic_zip(path: Path, members: list[tuple[str, bytes]], level: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w+b") as fh:
-            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
-                for name, data in members:
-                    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.create_system = 3
-                    info.external_attr = (0o100644 & 0xFFFF) << 16
-                    zf.writestr(info, data, compresslevel=level)
+        with os.fdopen(fd, "w+b", buffering=1024 * 1024) as fh:
+            write_zip(fh, members, level)
             fh.flush()
             os.fsync(fh.fileno())
             fh.seek(0)
@@ -183,53 +172,49 @@ def read_bundle(source: str | os.PathLike[str] | bytes | BinaryIO,
                 limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> Collection:
     """Read and check an audit bundle; raises `BundleError` on any problem."""
     with SafeZip(source, limits) as zf:
-        if MANIFEST not in zf.names:
+        if MANIFEST not in zf:
             raise BundleError(_M, "manifest.json is missing")
-        manifest = _parse_json(zf.read(MANIFEST), MANIFEST, limits)
+        manifest = _load(zf.read(MANIFEST), MANIFEST)  # the raw bytes are freed right away
         if not isinstance(manifest, dict):
             raise BundleError(_M, "manifest.json is not a JSON object")
         if manifest.get("format") != FORMAT:
             raise BundleError(_M, f"unsupported bundle format {str(manifest.get('format'))[:80]!r}"
                                   f" (expected {FORMAT})")
-        listed = _check_members(zf, manifest.get("members"))
-        data = {name: zf.read(name) for name in listed}
-        for name, (digest, size) in listed.items():
-            if len(data[name]) != size or hashlib.sha256(data[name]).hexdigest() != digest:
-                raise BundleError(_M, f"manifest digest mismatch for {name!r}")
-        return _assemble(manifest, data, limits)
+        return _Reader(zf, manifest).collection()
 
 
-def _check_members(zf: SafeZip, members: Any) -> dict[str, tuple[str, int]]:
-    if not isinstance(members, list):
-        raise BundleError(_M, "manifest.members is not a list")
-    listed: dict[str, tuple[str, int]] = {}
-    for i, m in enumerate(members):
-        where = f"manifest.members[{i}]"
-        if not isinstance(m, dict) or set(m) != {"path", "sha256", "size"}:
-            raise BundleError(_M, f"{where} must have exactly path, sha256, size")
-        path, digest, size = m["path"], m["sha256"], m["size"]
-        if not isinstance(path, str) or path == MANIFEST:
-            raise BundleError(_M, f"{where}.path is invalid")
-        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
-            raise BundleError(_M, f"{where}.sha256 is not 64 lowercase hex")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise BundleError(_M, f"{where}.size is not a non-negative integer")
-        if path in listed:
-            raise BundleError(_M, f"{where}: {path!r} listed twice")
-        if path not in zf.names:
-            raise BundleError(_M, f"manifest lists {path!r} but the archive lacks it")
-        listed[path] = (digest, size)
-    for name in zf.names:
-        if name != MANIFEST and name not in listed:
-            raise BundleError(_M, f"member {name!r} is not listed in the manifest")
-    return listed
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} overflows a double")
+    return value
 
 
-def _parse_json(data: bytes, what: str, limits: ZipLimits) -> Any:
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise ValueError("an object repeats a key (duplicate_key)")
+    return d
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
+                           parse_float=_finite)
+
+
+def _load(data: bytes, what: str) -> Any:
+    """Strict JSON (UTF-8, no duplicate keys, no NaN/Infinity) or BUNDLE_MALFORMED."""
     try:
-        return parse(data, Limits(max_document_bytes=limits.max_member_bytes)).value
-    except Malformed as exc:
-        raise BundleError(_M, f"{what}: {exc}") from None
+        return _STRICT.decode(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BundleError(_M, f"{what}: invalid UTF-8 at byte {exc.start}") from None
+    except RecursionError:
+        raise BundleError(_M, f"{what}: nesting too deep") from None
+    except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, huge ints
+        raise BundleError(_M, f"{what}: not strict JSON: {str(exc)[:200]}") from None
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
@@ -238,81 +223,114 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
     return value
 
 
-def _assemble(manifest: dict[str, Any], data: dict[str, bytes], limits: ZipLimits) -> Collection:
-    target = manifest.get("target")
-    if not isinstance(target, str):
-        raise BundleError(_M, "manifest.target is not a string")
-    col = Collection(target=target)
-    used: set[str] = set()
-    events = manifest.get("events")
-    if not isinstance(events, list):
-        raise BundleError(_M, "manifest.events is not a list")
-    for i, ev in enumerate(events):
-        col.records.append(_record(ev, f"manifest.events[{i}]", data, used, limits))
-    model_files = manifest.get("model_files", {})
-    for run_id, name in _str_map(model_files, "manifest.model_files").items():
-        if name != f"model-files/{run_id}.json" or name not in data or name in used:
-            raise BundleError(_M, f"manifest.model_files[{run_id!r}] names {name!r}")
-        used.add(name)
-        files = _parse_json(data[name], name, limits)
-        if not isinstance(files, dict) or not all(
-                isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
-            raise BundleError(_M, f"{name} must map paths to 64-hex digests")
-        col.model_files[run_id] = files
-    for name in data:
-        if name not in used:
-            raise BundleError(_M, f"member {name!r} is not referenced by any event")
-    gaps = manifest.get("gaps", [])
-    if not isinstance(gaps, list) or not all(
-            isinstance(g, list) and len(g) == 2 and all(isinstance(s, str) for s in g)
-            for g in gaps):
-        raise BundleError(_M, "manifest.gaps must be a list of [what, why] strings")
-    col.gaps = [(g[0], g[1]) for g in gaps]
-    return col
+class _Reader:
+    """Assembles records, reading and re-hashing each member once, on first use."""
 
+    def __init__(self, zf: SafeZip, manifest: dict[str, Any]) -> None:
+        self.zf, self.manifest = zf, manifest
+        self.listed = self._listed(manifest.get("members"))
+        manifest["members"] = None  # indexed now; free it before records are built
+        self.used: set[str] = set()
 
-def _record(ev: Any, where: str, data: dict[str, bytes], used: set[str],
-            limits: ZipLimits) -> EventRecord:
-    if not isinstance(ev, dict):
-        raise BundleError(_M, f"{where} is not an object")
-    key, tx_id = ev.get("key"), ev.get("tx_id")
-    if not isinstance(key, str) or not KEY.fullmatch(key):
-        raise BundleError(_M, f"{where}.key is not a valid event key")
-    if tx_id is not None and (not isinstance(tx_id, str) or not KEY.fullmatch(tx_id)):
-        raise BundleError(_M, f"{where}.tx_id is not a valid tx id")
-    hints = dict(_str_map(ev.get("hints", {}), f"{where}.hints"))
-    origins = _str_map(ev.get("origins", {}), f"{where}.origins")
-    got: dict[str, bytes | None] = {}
-    for slot, (folder, suffix) in SLOTS.items():
-        name = ev.get(slot)
-        if name is None:
-            got[slot] = None
-            continue
-        if name != f"{folder}/{key}{suffix}" or name not in data:
-            raise BundleError(_M, f"{where}.{slot} names {str(name)[:80]!r}")
-        if name in used:
-            raise BundleError(_M, f"{where}.{slot}: {name!r} is used twice")
-        used.add(name)
-        got[slot] = data[name]
-    record = EventRecord(tx_id=tx_id, envelope=got["envelope"], payload=got["payload"],
-                         data_item=got["data_item"], hints=hints)
-    for slot in ("receipt", "surface"):
-        raw = got[slot]
-        if raw is not None:
-            value = _parse_json(raw, f"{folder_of(slot)}/{key}.json", limits)
-            if not isinstance(value, dict):
-                raise BundleError(_M, f"{folder_of(slot)}/{key}.json is not a JSON object")
-            setattr(record, slot, value)
-    if record.envelope is not None:
-        record.envelope_origin = f"bundle:{ev['envelope']}"
-        if "envelope" in origins:
-            record.hints["exported_envelope_origin"] = origins["envelope"]
-    if record.payload is not None:
-        record.payload_origin = f"bundle:{ev['payload']}"
-        if "payload" in origins:
-            record.hints["exported_payload_origin"] = origins["payload"]
-    record.fetch = _fetch_claim(ev.get("fetch"), record, where)
-    return record
+    def _listed(self, members: Any) -> dict[str, tuple[str, int]]:
+        if not isinstance(members, list):
+            raise BundleError(_M, "manifest.members is not a list")
+        listed: dict[str, tuple[str, int]] = {}
+        for i, m in enumerate(members):
+            where = f"manifest.members[{i}]"
+            if not isinstance(m, dict) or len(m) != 3:
+                raise BundleError(_M, f"{where} must have exactly path, sha256, size")
+            path, digest, size = m.get("path"), m.get("sha256"), m.get("size")
+            if not isinstance(path, str) or path == MANIFEST:
+                raise BundleError(_M, f"{where}.path is invalid")
+            if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+                raise BundleError(_M, f"{where}.sha256 is not 64 lowercase hex")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise BundleError(_M, f"{where}.size is not a non-negative integer")
+            if path in listed:
+                raise BundleError(_M, f"{where}: {path!r} listed twice")
+            if path not in self.zf:
+                raise BundleError(_M, f"manifest lists {path!r} but the archive lacks it")
+            listed[path] = (digest, size)
+        for name in self.zf.names:
+            if name != MANIFEST and name not in listed:
+                raise BundleError(_M, f"member {name!r} is not listed in the manifest")
+        return listed
+
+    def member(self, name: Any, expected: str, where: str) -> bytes:
+        """The bytes of a listed, not yet used member named exactly `expected`."""
+        if name != expected or name not in self.listed:
+            raise BundleError(_M, f"{where} names {str(name)[:80]!r}")
+        if name in self.used:
+            raise BundleError(_M, f"{where}: {name!r} is used twice")
+        self.used.add(name)
+        data = self.zf.read(name)
+        digest, size = self.listed[name]
+        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+            raise BundleError(_M, f"manifest digest mismatch for {name!r}")
+        return data
+
+    def collection(self) -> Collection:
+        manifest = self.manifest
+        target = manifest.get("target")
+        if not isinstance(target, str):
+            raise BundleError(_M, "manifest.target is not a string")
+        col = Collection(target=target)
+        events = manifest.get("events")
+        if not isinstance(events, list):
+            raise BundleError(_M, "manifest.events is not a list")
+        for i, ev in enumerate(events):
+            col.records.append(self.record(ev, f"manifest.events[{i}]"))
+            events[i] = None  # let the index entry's memory be reused
+        for run_id, name in _str_map(manifest.get("model_files", {}),
+                                     "manifest.model_files").items():
+            where = f"manifest.model_files[{run_id[:80]!r}]"
+            files = _load(self.member(name, f"model-files/{run_id}.json", where), str(name))
+            if not isinstance(files, dict) or not all(
+                    isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
+                raise BundleError(_M, f"{name} must map paths to 64-hex digests")
+            col.model_files[run_id] = files
+        for name in self.listed:
+            if name not in self.used:
+                raise BundleError(_M, f"member {name!r} is not referenced by any event")
+        gaps = manifest.get("gaps", [])
+        if not isinstance(gaps, list) or not all(
+                isinstance(g, list) and len(g) == 2 and all(isinstance(s, str) for s in g)
+                for g in gaps):
+            raise BundleError(_M, "manifest.gaps must be a list of [what, why] strings")
+        col.gaps = [(g[0], g[1]) for g in gaps]
+        return col
+
+    def record(self, ev: Any, where: str) -> EventRecord:
+        if not isinstance(ev, dict):
+            raise BundleError(_M, f"{where} is not an object")
+        key, tx_id = ev.get("key"), ev.get("tx_id")
+        if not isinstance(key, str) or not KEY.fullmatch(key):
+            raise BundleError(_M, f"{where}.key is not a valid event key")
+        if tx_id is not None and (not isinstance(tx_id, str) or not KEY.fullmatch(tx_id)):
+            raise BundleError(_M, f"{where}.tx_id is not a valid tx id")
+        record = EventRecord(tx_id=tx_id, hints=dict(_str_map(ev.get("hints", {}),
+                                                               f"{where}.hints")))
+        origins = _str_map(ev.get("origins", {}), f"{where}.origins")
+        for slot, (folder, suffix) in SLOTS.items():
+            name = ev.get(slot)
+            if name is None:
+                continue
+            data = self.member(name, f"{folder}/{key}{suffix}", f"{where}.{slot}")
+            if slot in ("receipt", "surface"):
+                value = _load(data, name)
+                if not isinstance(value, dict):
+                    raise BundleError(_M, f"{name} is not a JSON object")
+                setattr(record, slot, value)
+            else:
+                setattr(record, slot, data)
+        for slot in ("envelope", "payload"):
+            if getattr(record, slot) is not None:
+                setattr(record, f"{slot}_origin", f"bundle:{ev[slot]}")
+                if slot in origins:
+                    record.hints[f"exported_{slot}_origin"] = origins[slot]
+        record.fetch = _fetch_claim(ev.get("fetch"), record, where)
+        return record
 
 
 def folder_of(slot: str) -> str:
