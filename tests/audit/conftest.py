@@ -25,3 +25,9 @@ def lineage(gateway):
 @pytest.fixture()
 def policy(gateway):
     return AuditPolicy(trusted_receipt_signers=frozenset({gateway.signer_address}))
+
+
+@pytest.fixture(scope="session")
+def big_lineage():
+    """Enough predictions (4,200) for the engine to use worker processes."""
+    return build_lineage(predictions=4200, data_items=False)

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from audit_factory import RUN, build_lineage
+from audit_factory import RUN
 from verifier.cli.main import main
 from verifier.sources.bundle import write_bundle
 
@@ -126,10 +126,10 @@ def test_trusted_keys_file(capsys, tmp_path, bundle, lineage):
 
 
 @pytest.mark.slow
-def test_large_bundle_parallel_in_a_fresh_process(tmp_path):
+def test_large_bundle_parallel_in_a_fresh_process(tmp_path, big_lineage):
     """The CLI process has no other threads, so the engine forks workers; the JSON must be
     identical to the serial audit, progress goes to stderr and stdout stays clean."""
-    lin = build_lineage(predictions=4200, data_items=False)
+    lin = big_lineage
     path = tmp_path / "big.zip"
     write_bundle(lin.collection(), path)
     env = dict(os.environ, NO_COLOR="1")

@@ -281,8 +281,8 @@ def test_registration_subject_contradicting_payload(gateway, policy):
 
 
 @pytest.mark.slow
-def test_parallel_equals_serial(gateway):
-    lin = build_lineage(predictions=4200, data_items=False)
+def test_parallel_equals_serial(gateway, big_lineage):
+    lin = big_lineage
     policy = AuditPolicy()
     serial = audit_collection(lin.collection(), policy, workers=1)
     seen = []
