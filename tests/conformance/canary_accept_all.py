@@ -9,7 +9,8 @@ vector that must be rejected.
 import json
 import sys
 
-FAMILIES = ["jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt"]
+FAMILIES = ["jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt",
+            "audit_bundle"]
 
 for line in sys.stdin:
     if not line.strip():

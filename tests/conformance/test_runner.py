@@ -131,9 +131,9 @@ def test_ario_proof_matches_its_expected_failures_exactly(tmp_path):
     assert rc == 0
     xfail = {c["id"] for c in report["cases"] if c["outcome"] == "xfail"}
     assert xfail == set(expected.entries)
-    # ar-io-proof 0.2.0 has no evidence, lineage, data-item or receipt verifier.
+    # ar-io-proof 0.2.0 has no evidence, lineage, data-item, receipt or audit-bundle verifier.
     na = {c["family"] for c in report["cases"] if c["outcome"] == "not_applicable"}
-    assert na == {"evidence", "chain", "data_item", "receipt"}
+    assert na == {"evidence", "chain", "data_item", "receipt", "audit_bundle"}
     assert report["implementation"]["hello"]["name"] == "ar-io-proof"
     ET.fromstring(junit.read_bytes())
 

@@ -200,6 +200,8 @@ _INPUT_KEYS = {
     "leaf_index", "audit_path_hex", "root_hex", "tree_size", "events", "policy", "trusted_signers",
 }
 _B64U_ADDRESS_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+#: policy keys: the kernel policy, plus the audit trust policy for `audit_bundle` vectors.
+_POLICY_KEYS = {"allow_legacy", "trusted_keys", "require_binding", "trusted_receipt_signers"}
 _OUTPUT_KEYS = {
     "canonical_hex", "signed_scope_hex", "payload_hash_hex", "signature_hex", "root_hex",
     "leaf_hashes_hex", "audit_path_hex", "verdict_jcs_sha256", "data_item_id",
@@ -275,14 +277,20 @@ def _check_input(inp: Any) -> list[str]:
                     errs.append(f"input.events[{i}] is not {{tx_id?, document_hex, payload_hex?}}")
     if "policy" in inp:
         p = inp["policy"]
-        if not isinstance(p, dict) or set(p) - {"allow_legacy", "trusted_keys"}:
+        if not isinstance(p, dict) or set(p) - _POLICY_KEYS:
             errs.append("input.policy has unknown keys")
         else:
-            if "allow_legacy" in p and not isinstance(p["allow_legacy"], bool):
-                errs.append("input.policy.allow_legacy must be a boolean")
+            for k in ("allow_legacy", "require_binding"):
+                if k in p and not isinstance(p[k], bool):
+                    errs.append(f"input.policy.{k} must be a boolean")
             keys = p.get("trusted_keys", [])
             if not isinstance(keys, list) or not all(_is_hex(k) and len(k) == 64 for k in keys):
                 errs.append("input.policy.trusted_keys must be 64-hex strings")
+            signers = p.get("trusted_receipt_signers", [])
+            if not isinstance(signers, list) or not all(
+                    isinstance(x, str) and _B64U_ADDRESS_RE.match(x) for x in signers):
+                errs.append("input.policy.trusted_receipt_signers must be 43-character base64url "
+                            "addresses")
     return errs
 
 

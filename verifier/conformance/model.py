@@ -17,6 +17,7 @@ PROTOCOL_VERSION = 1
 #: Families of spec/vectors.md §3, in report order.
 FAMILIES: tuple[str, ...] = (
     "jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt",
+    "audit_bundle",
 )
 
 #: output name -> the capability an implementation declares to have it compared

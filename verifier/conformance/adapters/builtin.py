@@ -1,7 +1,8 @@
 """The built-in verifier as a conformance implementation.
 
 Run as ``python -m verifier.conformance.adapters.builtin``; it speaks spec/conformance.md
-on stdin/stdout and answers every family with the `verifier.core` kernel. Outputs are
+on stdin/stdout and answers every family with the `verifier.core` kernel (`audit_bundle`
+with the bundle reader and the audit engine, offline). Outputs are
 computed, never echoed from the input, except where the output *is* an input property
 (nothing here is). ``signature_hex`` is produced by re-signing the envelope's signed
 scope with the fixed test identity whose public key the envelope names
@@ -13,7 +14,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
-FAMILIES = ("jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt")
+FAMILIES = ("jcs", "envelope", "merkle", "agent_proof", "evidence", "chain", "data_item", "receipt",
+            "audit_bundle")
 CAPABILITIES = ("canonical", "hashes", "signatures", "merkle", "evidence_verdict", "data_items")
 
 #: spec/vectors.md §6: the fixed test identities (seed bytes).
@@ -208,9 +210,32 @@ def receipt(inp: dict[str, Any]) -> dict[str, Any]:
     return _answer(verify_receipt(doc.value, inp.get("expected_id"), trusted))
 
 
+def audit_bundle(inp: dict[str, Any]) -> dict[str, Any]:
+    """Read the bundle (spec/audit-bundle.md B1-B4), then audit it offline (spec/audit.md):
+    no gateway and no ar.io Verify service; a refused bundle is its bundle reason."""
+    from verifier.audit import AuditPolicy, audit_collection
+    from verifier.sources.bundle import read_bundle
+    from verifier.sources.errors import BundleError
+
+    try:
+        collection = read_bundle(bytes.fromhex(inp["document_hex"]))
+    except BundleError as exc:
+        return _malformed(exc.reason)
+    p = inp.get("policy") or {}
+    signers = p.get("trusted_receipt_signers")
+    policy = AuditPolicy(
+        trusted_keys=_policy(inp).trusted_keys,
+        allow_legacy=bool(p.get("allow_legacy", False)),
+        require_binding=bool(p.get("require_binding", False)),
+        trusted_receipt_signers=frozenset(signers) if signers is not None else None,
+    )
+    return _answer(audit_collection(collection, policy))
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "jcs": jcs, "envelope": envelope, "merkle": merkle, "agent_proof": agent_proof,
     "evidence": evidence, "chain": chain, "data_item": data_item, "receipt": receipt,
+    "audit_bundle": audit_bundle,
 }
 
 
