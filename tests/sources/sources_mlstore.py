@@ -265,6 +265,27 @@ def build_legacy_store(uri: str) -> Built:
     return b
 
 
+def build_logged_model_store(uri: str) -> Built:
+    """MLflow 3: a pyfunc model logged as a first-class LoggedModel named "clf" (no
+    mlflow.log-model.history tag; the run's artifacts do not list it), then registered."""
+    import mlflow
+
+    class Echo(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input):  # noqa: ARG002
+            return model_input
+
+    b = Built(uri, model="echo")
+    exp = mlflow.create_experiment(f"logged-{uuid.uuid4().hex[:6]}")
+    with mlflow.start_run(experiment_id=exp) as run:
+        mlflow.pyfunc.log_model(name="clf", python_model=Echo())
+    b.run_id = run.info.run_id
+    mv = mlflow.register_model(f"runs:/{b.run_id}/clf", b.model)
+    b.tx["registration"] = fake_tx()
+    mlflow.MlflowClient().set_model_version_tag(b.model, mv.version, "ario.registration_tx",
+                                                b.tx["registration"])
+    return b
+
+
 def store_uri(kind: str, dirpath: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{dirpath / 'mlflow.db'}"
@@ -320,6 +341,8 @@ if __name__ == "__main__":
         mlflow.set_registry_uri(uri)
         if variant == "legacy":
             built = build_legacy_store(uri)
+        elif variant == "logged":
+            built = build_logged_model_store(uri)
         else:
             built = build_store(uri, with_items=(variant == "full"))
         print(to_json(built), flush=True)

@@ -22,9 +22,10 @@ from verifier.sources.model import FetchStatus
 def stores(tmp_path_factory):
     base = tmp_path_factory.mktemp("mlstores")
     specs = [("sqlite", base / "sq", "full"), ("file", base / "fs", "full"),
-             ("file", base / "legacy", "legacy"), ("file", base / "mut", "noitems")]
+             ("file", base / "legacy", "legacy"), ("file", base / "mut", "noitems"),
+             ("file", base / "logged", "logged")]
     built = build_in_child(specs)
-    return {"sqlite": built[0], "file": built[1], "legacy": built[2], "mut": built[3]}
+    return dict(zip(["sqlite", "file", "legacy", "mut", "logged"], built))
 
 
 def by_tx(col):
@@ -232,3 +233,19 @@ def test_overwritten_registration_and_missing_pieces(stores):
     assert any("not anchored" in why for what, why in col2.gaps if what.startswith("registration"))
     col3 = read_mlflow(b.uri, "models:/fraud/99")
     assert col3.records == [] and col3.gaps[0][0] == "model version fraud/99"
+
+
+def test_mlflow3_logged_model_files(stores):
+    b = stores["logged"]
+    col = read_mlflow(b.uri, f"runs:/{b.run_id}")
+    files = col.model_files[b.run_id]
+    assert "MLmodel" in files and "python_model.pkl" in files
+    assert not any(k.endswith("registered_model_meta") for k in files)
+    assert all("\\" not in k and not k.startswith("/") for k in files)
+    assert col.gaps == [(f"training run {b.run_id}",
+                         "not anchored: no ario.training_tx tag and no ario/proof.json")]
+    col = read_mlflow(b.uri, "models:/echo/1")
+    (reg,) = [r for r in col.records if r.hints["event_type"] == "model_registered"]
+    assert reg.surface["source"].startswith("models:/m-")  # MLflow 3 logged-model source
+    assert reg.surface["artifact_path"] == "clf"
+    assert reg.surface["artifact_checksums"] == files

@@ -89,6 +89,8 @@ def write_bundle(collection: Collection, path: str | os.PathLike[str], *,
     events: list[dict[str, Any]] = []
     for record in collection.records:
         key = event_key(record)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in record.hints.items()):
+            raise ValueError(f"record {key}: hints must map strings to strings")
         entry: dict[str, Any] = {"key": key, "tx_id": record.tx_id,
                                  "event_type": record.hints.get("event_type"),
                                  "hints": dict(sorted(record.hints.items())),

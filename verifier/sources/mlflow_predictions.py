@@ -58,7 +58,8 @@ def add_registration(reader: LineageReader, mv: Any) -> None:
     rf = reader.files(mv.run_id) if mv.run_id else None
     run = reader.run(mv.run_id) if mv.run_id else None
     surface = _mv_surface(mv)
-    path = _runs_uri_path(mv.source) or "model"
+    path = (_runs_uri_path(mv.source) or reader.store.logged_model_name(mv.source, mv.run_id)
+            or "model")
     checks, err = reader.checksums(mv.run_id, path) if mv.run_id else (None, "no source run")
     surface.update(source=mv.source, run_id=mv.run_id,
                    run_tags=dict(run.data.tags) if run is not None else None,

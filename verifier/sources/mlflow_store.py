@@ -158,6 +158,50 @@ class MlflowStore:
                     paths.append(name)
         return list(dict.fromkeys(paths))
 
+    def _download_model(self, run_id: str, artifact_path: str, dst: str) -> Path:
+        """The run's artifacts at `artifact_path`, else (MLflow 3) the files of the run's
+        logged model of that name, fetched from the logged model's own location."""
+        try:
+            return Path(self.client.download_artifacts(run_id, artifact_path, dst))
+        except Exception as first:  # noqa: BLE001 - not in the run's artifacts: try a logged model
+            name, _, rest = artifact_path.partition("/")
+            run = self.run(run_id)
+            for output in getattr(getattr(run, "outputs", None), "model_outputs", None) or []:
+                try:
+                    model = self.client.get_logged_model(output.model_id)
+                except Exception:  # noqa: BLE001
+                    continue
+                if getattr(model, "name", None) != name:
+                    continue
+                from mlflow.store.artifact.artifact_repository_registry import (
+                    get_artifact_repository,
+                )
+
+                target = Path(dst, name)
+                target.mkdir(parents=True, exist_ok=True)
+                accepts = inspect.signature(get_artifact_repository).parameters
+                repo = (get_artifact_repository(model.artifact_location,
+                                                tracking_uri=self.tracking_uri)
+                        if "tracking_uri" in accepts else
+                        get_artifact_repository(model.artifact_location))
+                return Path(repo.download_artifacts(rest or "", str(target)))
+            raise first
+
+    def logged_model_name(self, model_uri: str | None, run_id: str | None) -> str | None:
+        """For ``models:/<logged model id>`` of this run, the logged model's name."""
+        if not model_uri or not model_uri.startswith("models:/"):
+            return None
+        model_id = model_uri[len("models:/"):].strip("/")
+        if "/" in model_id or "@" in model_id:
+            return None  # a registry URI (name/version or alias), not a logged model id
+        try:
+            model = self.client.get_logged_model(model_id)
+        except Exception:  # noqa: BLE001
+            return None
+        if run_id and getattr(model, "source_run_id", run_id) != run_id:
+            return None
+        return getattr(model, "name", None)
+
     def model_checksums(self, run_id: str, artifact_path: str
                         ) -> tuple[dict[str, str] | None, str | None]:
         """``{relative POSIX path: sha256}`` of the model files now, or (None, why)."""
@@ -165,7 +209,7 @@ class MlflowStore:
         tmp = tempfile.mkdtemp(prefix="ario-audit-model-")
         try:
             try:
-                local = Path(self.client.download_artifacts(run_id, artifact_path, tmp))
+                local = self._download_model(run_id, artifact_path, tmp)
             except Exception as exc:  # noqa: BLE001 - absent path and access failure alike
                 return None, f"cannot download {artifact_path!r}: {_short(exc)}"
             files = [local] if local.is_file() else sorted(
