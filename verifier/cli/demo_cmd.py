@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "offline and show three tampered copies being caught. Needs the mlflow extra.",
         epilog="exit codes: 0 the clean audit verified and every tamper was caught, 1 otherwise, "
         "2 usage error or missing dependency")
-    p.add_argument("--workdir", metavar="DIR", help="write everything here (kept; must be empty)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--workdir", metavar="DIR",
+                   help="write everything here (must be empty; default: a new temporary directory)")
+    p.add_argument("--clean", action="store_true",
+                   help="remove the working directory afterwards (default: keep it to inspect)")
     p.set_defaults(func=run)
 
 
@@ -50,14 +52,14 @@ def run(args: argparse.Namespace) -> int:
         work.mkdir(parents=True, exist_ok=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="ario-demo-")).resolve()
-    keep = args.keep or bool(args.workdir)
+    keep = not args.clean
     try:
         ok = Demo(work, keep).run()
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     say(f"\nEverything was written under {work}"
-        + ("" if keep else " and removed again (pass --keep or --workdir DIR to keep it)"))
+        + ("" if keep else " and removed again (--clean)"))
     return 0 if ok else 1
 
 

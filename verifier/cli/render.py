@@ -50,8 +50,9 @@ def check_line(check: Check, colour: bool, indent: str = "  ") -> str:
     return line
 
 
-def render_human(result: Result, label: str, stream: TextIO = sys.stdout, depth: int = 0) -> None:
+def render_human(result: Result, label: str, stream: TextIO | None = None, depth: int = 0) -> None:
     """Print a result as readable text, children indented below their parent."""
+    stream = sys.stdout if stream is None else stream
     colour = use_colour(stream)
     indent = "  " * depth
     status = _paint(result.status.value.upper(), _STATUS_COLOUR[result.status], colour)
@@ -66,8 +67,9 @@ def render_human(result: Result, label: str, stream: TextIO = sys.stdout, depth:
         render_human(child, f"[{i}]", stream, depth + 1)
 
 
-def render_json(result: Result, extra: dict[str, Any] | None = None, stream: TextIO = sys.stdout) -> None:
+def render_json(result: Result, extra: dict[str, Any] | None = None, stream: TextIO | None = None) -> None:
     """Print exactly one JSON object (status, reason, checks, ...) and a newline."""
+    stream = sys.stdout if stream is None else stream
     out = result.to_json()
     if extra:
         out.update(extra)
