@@ -641,6 +641,22 @@ def archive_vectors(base: dict[str, Any]) -> list[Vector]:
             return entries
         return edit
 
+    def nested(depth: int):
+        """The manifest nested to exactly `depth` (the root object is depth 1, "tool" 2)."""
+        def edit(m, mem):
+            value: Any = []
+            for _ in range(depth - 3):
+                value = [value]
+            m["tool"]["build"] = value
+        return edit
+
+    def dot_segment(m, mem):
+        mem[".meta/notes.json"] = b"{}"  # a legal name (B1) that the manifest does not list
+
+    def no_events(m, mem):
+        mem.clear()
+        m.update(members=[], events=[], model_files={})
+
     def symlink(m, mem):
         entries = archive_entries(m, mem)
         for e in entries:
@@ -661,6 +677,19 @@ def archive_vectors(base: dict[str, Any]) -> list[Vector]:
              entries_with(digest_mismatch), "malformed", "bundle_malformed", P),
         _vec("unlisted-member", "The archive holds a member the manifest does not list.",
              ["audit-bundle.md#B3"], entries_with(unlisted), "malformed", "bundle_malformed", P),
+        _vec("manifest-depth-128", "The manifest nests exactly 128 containers deep (an extra "
+             "field under tool): still strict JSON, so the bundle is read and verifies.",
+             ["audit-bundle.md#B3", "envelope.md#I1"], entries_with(nested(128)), "verified", None, P),
+        _vec("manifest-too-deep", "The manifest nests 129 containers deep: not strict JSON under "
+             "the kernel's intake rules (depth 128).", ["audit-bundle.md#B3", "envelope.md#I1"],
+             entries_with(nested(129)), "malformed", "bundle_malformed", P),
+        _vec("dot-segment-unlisted", "A member named .meta/notes.json: a safe name under B1 "
+             "(segments of [A-Za-z0-9._-], none empty, . or ..), but the manifest does not list it.",
+             ["audit-bundle.md#B1", "audit-bundle.md#B3"], entries_with(dot_segment), "malformed",
+             "bundle_malformed", P),
+        _vec("no-events", "A well-formed bundle whose manifest indexes no events at all: nothing "
+             "was found to audit.", ["audit.md#A11"], entries_with(no_events), "incomplete",
+             "envelope_not_found", P),
         _vec("zip-bomb", "A listed 1 MiB payload member of zeros deflated about 159:1, beyond the "
              "100:1 ratio limit for members of 64 KiB or more.", ["audit-bundle.md#B4"],
              entries_with(zip_bomb), "malformed", "bundle_limit_exceeded", P),
