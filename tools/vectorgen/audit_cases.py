@@ -650,6 +650,24 @@ def archive_vectors(base: dict[str, Any]) -> list[Vector]:
             m["tool"]["build"] = value
         return edit
 
+    def big_integer(m, mem):
+        m["tool"]["build"] = 2**53  # one past the I-JSON safe range
+
+    def lone_surrogate(m, mem):
+        entries = archive_entries(m, mem)
+        raw = entries[0]["data"]
+        entries[0]["data"] = raw.replace(b'"created_at":"', b'"created_at":"\\ud800', 1)
+        assert entries[0]["data"] != raw
+        return entries
+
+    def surface_duplicate_key(m, mem):
+        raw = mem[surface_name]
+        assert raw.startswith(b'{"trace_id":')
+        mem[surface_name] = b'{"trace_id":"tr-other",' + raw[1:]  # the same key twice
+        for x in m["members"]:
+            if x["path"] == surface_name:
+                x.update(sha256=h(mem[surface_name]), size=len(mem[surface_name]))
+
     def dot_segment(m, mem):
         mem[".meta/notes.json"] = b"{}"  # a legal name (B1) that the manifest does not list
 
@@ -683,6 +701,16 @@ def archive_vectors(base: dict[str, Any]) -> list[Vector]:
         _vec("manifest-too-deep", "The manifest nests 129 containers deep: not strict JSON under "
              "the kernel's intake rules (depth 128).", ["audit-bundle.md#B3", "envelope.md#I1"],
              entries_with(nested(129)), "malformed", "bundle_malformed", P),
+        _vec("manifest-number-out-of-range", "The manifest holds the integer 2^53: outside the "
+             "I-JSON safe range of the kernel's intake rules.", ["audit-bundle.md#B3", "envelope.md#I1"],
+             entries_with(big_integer), "malformed", "bundle_malformed", P),
+        _vec("manifest-lone-surrogate", "The manifest's created_at holds an unpaired \\ud800 escape.",
+             ["audit-bundle.md#B3", "envelope.md#I1"], entries_with(lone_surrogate), "malformed",
+             "bundle_malformed", P),
+        _vec("surface-duplicate-key", "The prediction's surface member repeats the key trace_id "
+             "(the manifest lists its bytes correctly): a surface must be strict JSON.",
+             ["audit-bundle.md#B3"], entries_with(surface_duplicate_key), "malformed",
+             "bundle_malformed", P),
         _vec("dot-segment-unlisted", "A member named .meta/notes.json: a safe name under B1 "
              "(segments of [A-Za-z0-9._-], none empty, . or ..), but the manifest does not list it.",
              ["audit-bundle.md#B1", "audit-bundle.md#B3"], entries_with(dot_segment), "malformed",
