@@ -375,3 +375,34 @@ def test_member_inflating_past_declared_size(good):
             break
         cd = raw.find(b"PK\x01\x02", cd + 4)
     expect(M, bytes(raw), match="inflates past")
+
+
+def _with_manifest(good: Path, edit) -> bytes:
+    ms = members_of(good)
+    manifest = json.loads(dict(ms)["manifest.json"])
+    raw = edit(manifest)
+    return rezip(good, [("manifest.json", raw)] + [(n, d) for n, d in ms if n != "manifest.json"])
+
+
+def test_manifest_intake_rules(good):
+    def deep(n):
+        def edit(m):
+            text = json.dumps(m)
+            nest = "[" * (n - 1) + "]" * (n - 1)  # the manifest object itself is depth 1
+            return (text[:-1] + ', "x": ' + nest + "}").encode()
+        return edit
+    read_bundle(_with_manifest(good, deep(128)))
+    expect(M, _with_manifest(good, deep(129)), match="nesting")
+    expect(M, _with_manifest(good, lambda m: json.dumps(dict(m, x=2**53)).encode()), match="2^53")
+    expect(M, _with_manifest(good, lambda m: (json.dumps(m)[:-1] + ', "x": "\\ud800"}').encode()),
+           match="surrogate")
+    expect(M, _with_manifest(good, lambda m: json.dumps(m).encode()[:-1] + b', "x": NaN}'),
+           match="not strict JSON")
+    expect(M, _with_manifest(good, lambda m: json.dumps(m).encode()[:-1] + b', "x": 1e999}'),
+           match="overflows")
+    expect(M, _with_manifest(good, lambda m: b"\xff" + json.dumps(m).encode()), match="UTF-8")
+
+
+def test_dot_prefixed_segment_is_a_safe_name(good):
+    # ".meta/x" is a safe name; it only fails for not being listed
+    expect(M, rezip(good, members_of(good) + [(".meta/notes.json", b"{}")]), match="not listed")

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from verifier import __version__
+from verifier.core.intake import depth_of, find_lone_surrogate
+from verifier.core.limits import MAX_CANONICAL_DEPTH
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord, FetchResult, FetchStatus
@@ -185,10 +187,21 @@ def read_bundle(source: str | os.PathLike[str] | bytes | BinaryIO,
         return _Reader(zf, manifest).collection()
 
 
+_MAX_SAFE_INT = 2**53 - 1
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:40]} overflows a double")
+    return value
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        raise ValueError(f"integer {text[:40]} exceeds 2^53-1")
     return value
 
 
@@ -204,19 +217,28 @@ def _constant(name: str) -> Any:
 
 
 _STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
-                           parse_float=_finite)
+                           parse_float=_finite, parse_int=_int)
 
 
 def _load(data: bytes, what: str) -> Any:
-    """Strict JSON (UTF-8, no duplicate keys, no NaN/Infinity) or BUNDLE_MALFORMED."""
+    """Strict JSON under the kernel's intake rules (spec/envelope.md I1): UTF-8, no
+    duplicate keys, no NaN/Infinity, integers within 2^53-1, nesting at most 128, no lone
+    surrogates; otherwise BUNDLE_MALFORMED."""
     try:
-        return _STRICT.decode(data.decode("utf-8"))
+        value = _STRICT.decode(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise BundleError(_M, f"{what}: invalid UTF-8 at byte {exc.start}") from None
     except RecursionError:
-        raise BundleError(_M, f"{what}: nesting too deep") from None
-    except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, huge ints
+        raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels") from None
+    except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, number range
         raise BundleError(_M, f"{what}: not strict JSON: {str(exc)[:200]}") from None
+    if depth_of(value, MAX_CANONICAL_DEPTH) > MAX_CANONICAL_DEPTH:
+        raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(data):
+        where = find_lone_surrogate(value)
+        if where is not None:
+            raise BundleError(_M, f"{what}: unpaired surrogate in {where}")
+    return value
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:

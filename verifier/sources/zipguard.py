@@ -33,6 +33,7 @@ _MALFORMED = ReasonCode.BUNDLE_MALFORMED
 _LIMIT = ReasonCode.BUNDLE_LIMIT_EXCEEDED
 _UNSAFE = ReasonCode.BUNDLE_UNSAFE_PATH
 _NAME = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 _STORED, _DEFLATED = 0, 8
 _CD = struct.Struct("<4s6H3L5H2L")        # central directory file header (46 bytes)
 _LOCAL = struct.Struct("<4s5H3L2H")       # local file header (30 bytes)
@@ -71,9 +72,9 @@ class Entry(NamedTuple):
 
 def check_name(name: str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
     """Raise BUNDLE_UNSAFE_PATH unless `name` is a safe relative POSIX member path:
-    segments of ``[A-Za-z0-9._-]``, none empty and none starting with ``.``."""
+    segments of ``[A-Za-z0-9._-]``, none empty, ``.`` or ``..``."""
     if (len(name) <= limits.max_name_length and _NAME.fullmatch(name)
-            and not name.startswith(".") and "/." not in name):
+            and not _DOT_SEGMENT.search(name)):
         return
     shown = repr(name[:80])
     if not name:
@@ -87,8 +88,6 @@ def check_name(name: str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
     for seg in name.split("/"):
         if seg in ("", ".", ".."):
             raise BundleError(_UNSAFE, f"member path {shown} has an empty, '.' or '..' segment")
-        if seg.startswith("."):
-            raise BundleError(_UNSAFE, f"member path {shown} has a segment starting with '.'")
     raise BundleError(_UNSAFE, f"member name {shown} has characters outside [A-Za-z0-9._-]")
 
 
