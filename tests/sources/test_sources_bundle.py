@@ -393,6 +393,15 @@ def test_manifest_intake_rules(good):
         return edit
     read_bundle(_with_manifest(good, deep(128)))
     expect(M, _with_manifest(good, deep(129)), match="nesting")
+
+    def deep_in_event(n):  # manifest > events > event > "x" (depth 4) > ...
+        def edit(m):
+            m["events"][0]["x"] = 0
+            text = json.dumps(m).replace('"x": 0', '"x": ' + "[" * (n - 3) + "]" * (n - 3))
+            return text.encode()
+        return edit
+    read_bundle(_with_manifest(good, deep_in_event(128)))
+    expect(M, _with_manifest(good, deep_in_event(129)), match="nesting")
     expect(M, _with_manifest(good, lambda m: json.dumps(dict(m, x=2**53)).encode()), match="2^53")
     expect(M, _with_manifest(good, lambda m: (json.dumps(m)[:-1] + ', "x": "\\ud800"}').encode()),
            match="surrogate")

@@ -232,13 +232,38 @@ def _load(data: bytes, what: str) -> Any:
         raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels") from None
     except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, number range
         raise BundleError(_M, f"{what}: not strict JSON: {str(exc)[:200]}") from None
-    if depth_of(value, MAX_CANONICAL_DEPTH) > MAX_CANONICAL_DEPTH:
+    if data.count(b"{") + data.count(b"[") > MAX_CANONICAL_DEPTH and not _shallow(value, what):
         raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(data):
         where = find_lone_surrogate(value)
         if where is not None:
             raise BundleError(_M, f"{what}: unpaired surrogate in {where}")
     return value
+
+
+def _shallow(value: Any, what: str) -> bool:
+    """Nesting within the bound. For the manifest, the parts `_Reader` checks field by field
+    (member entries: three scalars; hints, origins: string maps) are skipped, which keeps
+    this cheap for manifests indexing 100,000s of events."""
+    bound = MAX_CANONICAL_DEPTH
+    if what != MANIFEST or not isinstance(value, dict):
+        return depth_of(value, bound) <= bound
+    for key, item in value.items():
+        if key == "events" and isinstance(item, list):
+            for ev in item:
+                if not isinstance(ev, dict):
+                    continue
+                for k, v in ev.items():  # manifest (1) > events (2) > event (3) > value (4)
+                    if (k not in ("hints", "origins") and isinstance(v, (dict, list))
+                            and depth_of(v, bound) > bound - 3):
+                        return False
+        elif key == "members" and isinstance(item, list) and all(
+                isinstance(m, dict) and len(m) == 3 and not any(
+                    isinstance(x, (dict, list)) for x in m.values()) for m in item):
+            continue
+        elif isinstance(item, (dict, list)) and depth_of(item, bound) > bound - 1:
+            return False
+    return True
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
