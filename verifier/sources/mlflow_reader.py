@@ -22,7 +22,7 @@ from verifier.core import mlflow_profile as P
 from verifier.core.ans104 import parse_data_item
 from verifier.core.errors import Malformed
 from verifier.sources.mlflow_runfiles import RunFiles, loose_json
-from verifier.sources.mlflow_store import MlflowStore, ReaderLimits, _short
+from verifier.sources.mlflow_store import MlflowStore, ReaderLimits, short_error
 from verifier.sources.model import Collection, EventRecord, FetchStatus
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -139,7 +139,7 @@ class LineageReader:
                 self._runs[run_id] = self.store.run(run_id)
             except Exception as exc:  # noqa: BLE001
                 self._runs[run_id] = None
-                self.gap(f"run {run_id}", f"cannot read run: {_short(exc)}")
+                self.gap(f"run {run_id}", f"cannot read run: {short_error(exc)}")
         return self._runs[run_id]
 
     def files(self, run_id: str) -> RunFiles:
@@ -266,7 +266,7 @@ class LineageReader:
         try:
             mv = self.store.model_version(name, version)
         except Exception as exc:  # noqa: BLE001
-            self.gap(f"model version {name}/{version}", f"cannot read: {_short(exc)}")
+            self.gap(f"model version {name}/{version}", f"cannot read: {short_error(exc)}")
             return None
         from verifier.sources.mlflow_predictions import add_promotions, add_registration
 
@@ -324,7 +324,7 @@ class LineageReader:
                 try:
                     runs = self.store.runs_with_tag(P.TAG_PAYLOAD_HASH, prev)
                 except Exception as exc:  # noqa: BLE001
-                    self.gap("training chain", f"run search failed: {_short(exc)}")
+                    self.gap("training chain", f"run search failed: {short_error(exc)}")
                     return
                 if not runs:
                     self.gap("training chain", f"no run carries ario.payload_hash {prev}")

@@ -211,7 +211,7 @@ class MlflowStore:
             try:
                 local = self._download_model(run_id, artifact_path, tmp)
             except Exception as exc:  # noqa: BLE001 - absent path and access failure alike
-                return None, f"cannot download {artifact_path!r}: {_short(exc)}"
+                return None, f"cannot download {artifact_path!r}: {short_error(exc)}"
             files = [local] if local.is_file() else sorted(
                 p for p in local.rglob("*") if p.is_file() and p.name not in REGISTRATION_BOOKKEEPING)
             if len(files) > limits.max_model_files:
@@ -221,7 +221,7 @@ class MlflowStore:
             base = local.parent if local.is_file() else local
             return {p.relative_to(base).as_posix(): _sha256_file(p) for p in files}, None
         except OSError as exc:
-            return None, f"cannot read model files: {_short(exc)}"
+            return None, f"cannot read model files: {short_error(exc)}"
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -232,7 +232,7 @@ class MlflowStore:
         try:
             top = {f.path for f in self.client.list_artifacts(run_id)}
         except Exception as exc:  # noqa: BLE001
-            return {}, f"cannot list artifacts: {_short(exc)}"
+            return {}, f"cannot list artifacts: {short_error(exc)}"
         if "ario" not in top:
             return {}, None
         tmp = tempfile.mkdtemp(prefix="ario-audit-")
@@ -252,7 +252,7 @@ class MlflowStore:
                 out[p.relative_to(local).as_posix()] = p.read_bytes()
             return out, None
         except Exception as exc:  # noqa: BLE001
-            return {}, f"cannot download ario/: {_short(exc)}"
+            return {}, f"cannot download ario/: {short_error(exc)}"
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -267,7 +267,7 @@ class MlflowStore:
             else:
                 info = self.client.get_trace(trace_id).info
         except Exception as exc:  # noqa: BLE001
-            return None, f"cannot read trace: {_short(exc)}"
+            return None, f"cannot read trace: {short_error(exc)}"
         if info is None:
             return None, "trace not found"
         return dict(getattr(info, "tags", None) or {}), None
@@ -295,7 +295,7 @@ class MlflowStore:
                     if not token:
                         break
         except Exception as exc:  # noqa: BLE001
-            return found, f"trace search failed: {_short(exc)}"
+            return found, f"trace search failed: {short_error(exc)}"
         return found, None
 
 
@@ -319,6 +319,7 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """First line of an exception's message, at most 200 characters (for gaps)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
