@@ -207,25 +207,37 @@ def bare_rate(b: Builder, repeat: int) -> float:
     return len(b.bare) / best
 
 
+def _hwm_mib() -> float:
+    """Peak RSS of this process since its exec (ru_maxrss would include the pre-exec
+    copy of the parent, which holds the whole generated lineage)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(path: str, workers: int) -> int:
     """Run one audit in this (fresh) process and print its figures as JSON."""
     from verifier.audit import AuditPolicy, audit_collection
     from verifier.sources.bundle import read_bundle
 
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_rss = _hwm_mib()
     w0, c0 = time.perf_counter(), time.process_time()
     col = read_bundle(path)
     w1, c1 = time.perf_counter(), time.process_time()
     result = audit_collection(col, AuditPolicy(), workers=workers)
     w2, c2 = time.perf_counter(), time.process_time()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "events": result.subject.get("events"), "status": result.status.value,
         "reason": result.reason.value if result.reason else None,
         "read_wall": w1 - w0, "audit_wall": w2 - w1, "read_cpu": c1 - c0, "audit_cpu": c2 - c1,
         "workers_cpu": kids.ru_utime + kids.ru_stime,
-        "rss_base_mib": base_rss / 1024, "rss_mib": own.ru_maxrss / 1024,
+        "rss_base_mib": base_rss, "rss_mib": _hwm_mib(),
         "worker_rss_mib": kids.ru_maxrss / 1024,
     }))
     return 0
