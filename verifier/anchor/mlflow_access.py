@@ -315,29 +315,27 @@ def apply_actions(client: Any, actions: Iterable[Mapping[str, Any]], result: Any
     return errors
 
 
-def flush_traces() -> None:
-    """Wait until MLflow's asynchronous trace export has stored every finished trace.
+def wait_for_trace(client: Any, trace_id: str, timeout: float) -> bool:
+    """Poll until MLflow has stored the finished trace (its export is asynchronous)."""
+    import time
 
-    Tags written to a finished trace before its export lands would be overwritten by it.
-    """
-    import mlflow
-
-    flush = getattr(mlflow, "flush_trace_async_logging", None)
-    if flush is not None:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
         try:
-            flush()
-        except Exception:  # noqa: BLE001
-            pass
+            client.get_trace(trace_id)
+            return True
+        except Exception:  # noqa: BLE001 - not stored yet (or half stored): try again
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
-def set_trace_tags(client: Any, trace_id: str, tags: Mapping[str, str]) -> None:
-    """Set trace tags; if the finished trace is still in MLflow's async export queue,
-    flush the queue once and retry."""
-    try:
-        for k, v in tags.items():
-            client.set_trace_tag(trace_id, k, v)
-        return
-    except Exception:  # noqa: BLE001
-        flush_traces()
+def set_trace_tags(client: Any, trace_id: str, tags: Mapping[str, str],
+                   timeout: float = 60.0) -> None:
+    """Set trace tags once the trace is stored (raises if it never is)."""
+    if not wait_for_trace(client, trace_id, timeout):
+        raise LookupError(f"trace {trace_id} is not stored")
     for k, v in tags.items():
         client.set_trace_tag(trace_id, k, v)

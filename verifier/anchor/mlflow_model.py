@@ -95,6 +95,52 @@ def _resolve(client: Any, uri: str) -> tuple[Any | None, str | None, str | None]
     return mv, mv.run_id, path or "model"
 
 
+class _Background:
+    """One daemon thread running submitted jobs in order; `wait` until the queue is idle."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._queue: queue.Queue[tuple[Any, threading.Event | None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, job: Any, done: threading.Event | None = None) -> None:
+        with self._idle:
+            self._pending += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+                self._thread.start()
+        self._queue.put((job, done))
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job, done = item
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - jobs record their own outcome
+                logger.error("%s job failed: %s", self.name, exc)
+            finally:
+                if done is not None:
+                    done.set()
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+
 class VerifiedModel:
     """Load a model only if its files match the anchor; anchor each prediction."""
 
@@ -124,10 +170,10 @@ class VerifiedModel:
         import mlflow
 
         self._trace = trace and mlflow.get_tracking_uri() == self.tracking_uri
-        self._queue: queue.Queue[tuple[VerifiedPrediction, dict[str, Any]] | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._pending = 0
-        self._idle = threading.Condition()
+        self._anchoring = _Background("ario-predictions")
+        self._tagging = _Background("ario-trace-tags")
+        #: seconds the tag writer waits for MLflow to store a finished trace
+        self.trace_wait = 120.0
 
     # -- load-time integrity ------------------------------------------------------------
 
@@ -222,11 +268,16 @@ class VerifiedModel:
             import mlflow
 
             with mlflow.start_span(name="VerifiedModel.predict") as span:
-                return self._predict(decision_id, input_data, model_input, meta, span.trace_id)
-        return self._predict(decision_id, input_data, model_input, meta, None)
+                result, payload = self._predict(decision_id, input_data, model_input, meta,
+                                                span.trace_id)
+        else:
+            result, payload = self._predict(decision_id, input_data, model_input, meta, None)
+        if payload is not None:  # woken only now, so the worker never delays the span's end
+            self._anchoring.submit(lambda: self._anchor(result, payload), result._done)
+        return result
 
-    def _predict(self, decision_id: str, input_data: Any, model_input: Any,
-                 meta: dict[str, Any], trace_id: str | None) -> VerifiedPrediction:
+    def _predict(self, decision_id: str, input_data: Any, model_input: Any, meta: dict[str, Any],
+                 trace_id: str | None) -> tuple[VerifiedPrediction, dict[str, Any] | None]:
         start = time.perf_counter()
         prediction = self._model.predict(model_input)
         latency_ms = (time.perf_counter() - start) * 1000
@@ -239,74 +290,61 @@ class VerifiedModel:
             failed = VerifiedPrediction(prediction, decision_id, "failed", None, None, trace_id,
                                         anchor_error=str(exc), error_kind="unhashable")
             failed._done.set()
-            return failed
+            return failed, None
         payload = P.prediction_payload(
             decision_id=decision_id, model_name=self.model_name, model_version=self.model_version,
             run_id=self.run_id, model_uri=self.model_uri, input_hash=in_hash,
             output_hash=out_hash, latency_ms=latency_ms,
             artifact_verified=self.artifact_verified, mlflow_trace_id=trace_id, metadata=meta)
-        result = VerifiedPrediction(prediction, decision_id, "anchoring", payload, None, trace_id)
-        with self._idle:
-            self._pending += 1
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, name="ario-predictions",
-                                                daemon=True)
-                self._worker.start()
-        self._queue.put((result, payload))
-        return result
+        return VerifiedPrediction(prediction, decision_id, "anchoring", payload, None, trace_id), payload
 
     # -- background anchoring -----------------------------------------------------------------
 
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            result, payload = item
-            try:
-                self._anchor(result, P.Payload.of(payload))
-            except Exception as exc:  # noqa: BLE001 - recorded on the prediction
-                logger.error("prediction %s not anchored: %s", result.decision_id, exc)
-                result.proof_status, result.anchor_error = "failed", f"{type(exc).__name__}: {exc}"
-                result.error_kind = "internal"
-            finally:
-                result._done.set()
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+    def _anchor(self, pred: VerifiedPrediction, value: dict[str, Any]) -> None:
+        try:
+            self._anchor_event(pred, P.Payload.of(value))
+        except Exception as exc:  # noqa: BLE001 - recorded on the prediction
+            logger.error("prediction %s not anchored: %s", pred.decision_id, exc)
+            pred.proof_status, pred.anchor_error = "failed", f"{type(exc).__name__}: {exc}"
+            pred.error_kind = "internal"
 
-    def _trace_tags(self, pred: VerifiedPrediction, payload: P.Payload, status: str) -> None:
-        """Mirror the payload on the trace, as the plugin does (after MLflow stored it)."""
+    def _trace_tags(self, pred: VerifiedPrediction, payload: P.Payload, final: dict[str, str]) -> None:
+        """Queue the plugin's trace tags; they are written once MLflow has stored the trace
+        (a tag written earlier could be overwritten by MLflow's own export)."""
         value = payload.value
         tags = {"ario.payload_json": payload.data.decode("utf-8"),
                 "ario.decision_id": pred.decision_id, "ario.model_name": self.model_name,
                 "ario.model_version": self.model_version, "ario.input_hash": value["input_hash"],
                 "ario.output_hash": value["output_hash"], "ario.payload_hash": payload.hash,
-                "ario.proof_status": status}
+                **final}
         if self.artifact_verified is not None:
             tags["ario.artifact_verified"] = str(self.artifact_verified).lower()
-        mx.flush_traces()
-        try:
-            mx.set_trace_tags(self._client, pred.trace_id or "", tags)
-        except Exception as exc:  # noqa: BLE001 - observability only, never blocks anchoring
-            logger.warning("could not tag trace %s: %s", pred.trace_id, exc)
+        trace_id = pred.trace_id or ""
 
-    def _anchor(self, pred: VerifiedPrediction, payload: P.Payload) -> None:
+        def write() -> None:
+            try:
+                if not mx.wait_for_trace(self._client, trace_id, self.trace_wait):
+                    raise TimeoutError(f"trace not stored within {self.trace_wait} s")
+                mx.set_trace_tags(self._client, trace_id, tags)
+            except Exception as exc:  # noqa: BLE001 - observability only, never blocks anchoring
+                logger.warning("could not tag trace %s: %s", trace_id, exc)
+
+        self._tagging.submit(write)
+
+    def _anchor_event(self, pred: VerifiedPrediction, payload: P.Payload) -> None:
         anchorer = self.anchorer
         pred.payload_hash = payload.hash
-        if pred.trace_id:
-            self._trace_tags(pred, payload, "anchoring")
         subject = P.prediction_subject(pred.decision_id, self.run_id, pred.trace_id)
         sealed = anchorer.seal(event_type=P.PREDICTION, subject=subject, payload=payload,
                                previous_hash=self.previous_hash)
         pred.event_id = sealed.event_id
+        result: AnchorResult = anchorer.upload(sealed)
         base = f"ario/predictions/{pred.decision_id}/"
         can_write = self.run_id != "unknown"
-        if can_write:
+        if can_write:  # one artifact write per prediction, after the upload attempt
             mx.log_files(self._client, self.run_id, {
                 base + "payload.json": payload.data, base + "proof.json": proof_json_bytes(sealed.envelope),
-                **_dataitem_files(sealed)})
-        result: AnchorResult = anchorer.upload(sealed)
+                **_dataitem_files(result), **_anchored_files(result, None)})
         actions: list[dict[str, Any]] = []
         if pred.trace_id:
             actions.append({"op": "trace_tags", "trace_id": pred.trace_id, "tags": {
@@ -316,31 +354,30 @@ class VerifiedModel:
             actions.append(_pending_files_action(self.run_id, None))
         if result.anchored:
             pred.tx_id, pred.proof_status = result.tx_id, "anchored"
-            if can_write:
-                mx.log_files(self._client, self.run_id, _anchored_files(result, None))
-            if pred.trace_id:
-                mx.apply_actions(self._client, actions[:1], result)
+            final = {"ario.prediction_tx": result.tx_id or "", "ario.arweave_url": result.url or "",
+                     "ario.proof_status": "anchored"}
         else:
             pred.proof_status, pred.anchor_error, pred.error_kind = "signed", result.error, result.error_kind
-            if pred.trace_id:
-                try:
-                    mx.set_trace_tags(self._client, pred.trace_id, {"ario.proof_status": "signed"})
-                except Exception as exc:  # noqa: BLE001 - observability only
-                    logger.warning("could not tag trace %s: %s", pred.trace_id, exc)
             anchorer.record_pending(result, tracking_uri=self.tracking_uri, actions=actions)
+            final = {"ario.proof_status": "signed"}
+        if pred.trace_id:
+            self._trace_tags(pred, payload, final)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until every prediction so far has been anchored (or recorded as pending)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        """Block until every prediction so far is anchored (or pending) and its trace tagged."""
+        import time as _t
+
+        deadline = None if timeout is None else _t.monotonic() + timeout
+        if not self._anchoring.wait(timeout):
+            return False
+        left = None if deadline is None else max(0.0, deadline - _t.monotonic())
+        return self._tagging.wait(left)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Wait for the background work, stop the worker and delete the verified copy."""
+        """Wait for the background work, stop the workers and delete the verified copy."""
         done = self.wait(timeout)
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            self._queue.put(None)
-            worker.join(timeout)
+        self._anchoring.stop(timeout)
+        self._tagging.stop(timeout)
         shutil.rmtree(self._dir, ignore_errors=True)
         return done
 

@@ -18,6 +18,7 @@ performs the recorded actions.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,6 +99,9 @@ class Anchorer:
     now: Callable[[], datetime] | None = None
     extra_tags: tuple[tuple[str, str], ...] = ()
     key_info: ResolvedKey | None = None
+    _http: Any = field(default=None, init=False, repr=False, compare=False)
+    _http_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                       compare=False)
 
     @property
     def public_key(self) -> str:
@@ -181,7 +185,7 @@ class Anchorer:
         outcome = upload_data_item(
             result.data_item, upload_url=self.upload_url, token=self.wallet.token,
             timeout=self.timeout, retries=self.retries, backoff=self.backoff,
-            max_retry_after=self.max_retry_after,
+            max_retry_after=self.max_retry_after, client=self._client(),
         )
         result.attempts += outcome.attempts
         if outcome.ok:
@@ -194,6 +198,22 @@ class Anchorer:
             result.error = outcome.message
             result.error_kind = outcome.error_kind.value
         return result
+
+    def _client(self) -> Any:
+        """One pooled httpx client per anchorer (building one loads the CA store: ~50 ms)."""
+        with self._http_lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(timeout=self.timeout)
+            return self._http
+
+    def close(self) -> None:
+        """Close the pooled HTTP connection (the anchorer stays usable)."""
+        with self._http_lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
 
     def tx_url(self, tx_id: str) -> str:
         return f"{self.gateway_url.rstrip('/')}/{tx_id}"
