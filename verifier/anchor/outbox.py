@@ -109,12 +109,14 @@ class Outbox:
         except FileNotFoundError:
             return None
 
-    def mark_done(self, record: PendingRecord, tx_id: str, receipt: dict[str, Any] | None) -> Path:
-        """Move the record to ``done/`` with its tx id and receipt."""
+    def mark_done(self, record: PendingRecord, tx_id: str, receipt: dict[str, Any] | None,
+                  apply_errors: list[str] | None = None) -> Path:
+        """Move the record to ``done/`` with its tx id, receipt and any MLflow update that
+        could not be applied (kept for the operator; the upload itself succeeded)."""
         src = self._path(record.event_id)
         dst = self._path(record.event_id, done=True)
         doc = record.to_json()
-        doc.update(tx_id=tx_id, receipt=receipt)
+        doc.update(tx_id=tx_id, receipt=receipt, apply_errors=list(apply_errors or []))
         _atomic_write(dst, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
         try:
             src.unlink()

@@ -250,7 +250,8 @@ class Anchorer:
             if apply is not None and record.actions:
                 apply(record.actions, result)
             if self.outbox is not None:
-                result.pending_path = self.outbox.mark_done(record, result.tx_id or "", result.receipt)
+                result.pending_path = self.outbox.mark_done(record, result.tx_id or "", result.receipt,
+                                                            result.extra.get("apply_errors"))
         elif self.outbox is not None:
             record.data_item, record.item_id = result.data_item, result.item_id
             record.attempts = result.attempts

@@ -121,6 +121,10 @@ def _run(action: str, args: argparse.Namespace) -> int:
             events = [res]
             target = {"model": m["name"], "version": m["version"]}
         else:
+            if anchorer.outbox is not None:  # records name their own stores
+                for record in anchorer.outbox.pending():
+                    if record.tracking_uri:
+                        _allow_file_store(record.tracking_uri)
             events = mi.retry_pending(anchorer=anchorer)
             target = {"outbox": str(anchorer.outbox.directory) if anchorer.outbox else None}
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
@@ -142,7 +146,15 @@ def _check_store(uri: str) -> None:
         path = unquote(parsed.path) if parsed.scheme == "file" else uri
         if not Path(path).is_dir():
             raise _Usage(f"no MLflow file store at {path}")
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # the user named it
+        _allow_file_store(uri)
+
+
+def _allow_file_store(uri: str) -> None:
+    """MLflow refuses file stores unless told; naming one on the command line is telling."""
+    from urllib.parse import urlparse
+
+    if urlparse(uri).scheme in ("file", ""):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
 def _describe(exc: BaseException) -> str:
@@ -170,6 +182,8 @@ def _report(events: list[Any], target: dict[str, Any], anchorer: Any,
             label = e.event_type + (f" {e.extra['dataset_name']}" if "dataset_name" in e.extra else "")
             if e.anchored:
                 sys.stdout.write(f"anchored  {label}  {e.tx_id}\n")
+                for problem in e.extra.get("apply_errors", []):
+                    sys.stderr.write(f"warning: {e.event_id}: MLflow not updated: {problem}\n")
             else:
                 why = "offline" if e.error_kind == "offline" else f"upload failed ({e.error_kind}): {e.error}"
                 sys.stdout.write(f"signed    {label}  event {e.event_id}  {why}\n")
