@@ -140,3 +140,16 @@ def test_registration_and_prediction_survive_a_dead_gateway(world, tmp_path):
     trace = client.get_trace(pred.trace_id).info.tags
     assert trace["ario.prediction_tx"] == done["prediction"].tx_id
     assert trace["ario.proof_status"] == "anchored"
+
+
+def test_retry_reports_mlflow_updates_it_could_not_apply(world, tmp_path):
+    client, uri, home = world["client"], world["uri"], tmp_path / "home"
+    run_id = AH.train_run(world["exp"], datasets=[], model=False)
+    offline = AH.anchorer_for(home, None)
+    res = mi.anchor_run(run_id, anchorer=offline, tracking_uri=uri, allow_empty_dataset_inputs=True)
+    assert res.training.error_kind == "offline"
+    client.delete_run(run_id)  # MLflow refuses tag writes on a deleted run
+    done = mi.retry_pending(anchorer=AH.anchorer_for(home, world["gw"].url))
+    assert len(done) == 1 and done[0].anchored and done[0].extra["apply_errors"]
+    record = json.loads((home / "outbox" / "done" / f"{res.training.event_id}.json").read_text())
+    assert record["tx_id"] == done[0].tx_id and record["apply_errors"]
