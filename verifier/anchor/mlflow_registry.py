@@ -163,6 +163,8 @@ class AnchoringClient:
         self.last_handle: AnchorHandle | None = None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "mlflow":  # not yet initialised: no recursion
+            raise AttributeError(name)
         return getattr(self.mlflow, name)
 
     @property
