@@ -153,3 +153,19 @@ def test_retry_reports_mlflow_updates_it_could_not_apply(world, tmp_path):
     assert len(done) == 1 and done[0].anchored and done[0].extra["apply_errors"]
     record = json.loads((home / "outbox" / "done" / f"{res.training.event_id}.json").read_text())
     assert record["tx_id"] == done[0].tx_id and record["apply_errors"]
+
+
+def test_an_arweave_jwk_wallet_anchors_type_1_items(world, tmp_path):
+    from verifier.anchor.dataitem import create_arweave_wallet
+    from verifier.anchor.wallets import MODE_USER, resolve_wallet
+
+    path = tmp_path / "arweave.json"
+    create_arweave_wallet(path)
+    wallet = resolve_wallet(path, environ={"ARIO_VERIFIER_HOME": str(tmp_path / "h")})
+    assert wallet.mode == MODE_USER and wallet.wallet_type == "arweave" and wallet.token == "arweave"
+    an = AH.anchorer_for(tmp_path / "home", world["gw"].url)
+    an.wallet = wallet
+    res = mi.anchor_dataset(AH.numpy_dataset("rsa"), anchorer=an)
+    assert res.anchored
+    result = verify_data_item(res.data_item, res.tx_id, res.envelope_bytes)
+    assert result.status is Status.VERIFIED and res.data_item[:2] == b"\x01\x00"
