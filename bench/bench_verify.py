@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -119,17 +118,30 @@ def write_jsonl(path: Path, items, n: int) -> None:
             fh.write(json.dumps({"envelope": env.decode(), "payload": payload.decode()}) + "\n")
 
 
+# Runs the CLI in a fresh interpreter and reports that process's own high-water mark
+# (VmHWM starts afresh at exec; ru_maxrss of children would carry this parent's size).
+_PEAK_WRAPPER = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['ario-verifier'] + sys.argv[1:]\n"
+    "runpy.run_module('verifier', run_name='__main__')\n"
+)
+
+
 def stream_peak_rss(path: Path) -> tuple[float, float]:
-    """(seconds, peak RSS MiB of the child) for `ario-verifier verify --jsonl PATH`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, peak RSS MiB of the CLI process) for `ario-verifier verify --jsonl PATH`."""
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "verifier", "verify", "--jsonl", str(path), "--summary"],
+    proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, "verify", "--jsonl", str(path), "--summary"],
                           capture_output=True, text=True)
     elapsed = time.perf_counter() - t
     if proc.returncode not in (0,):
         raise SystemExit(f"streaming verify failed ({proc.returncode}): {proc.stderr[-500:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(after, before) / 1024
+    peak_kb = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0])
+    return elapsed, peak_kb / 1024
 
 
 def startup(cmd: list[str], repeat: int = 5) -> float:
