@@ -273,49 +273,63 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
 
 
 class _Reader:
-    """Assembles records, reading and re-hashing each member once, on first use."""
+    """Assembles records, reading and re-hashing each member once, on first use.
+
+    `listed` maps each listed member to its (digest, size) until the member is used, then
+    to None. Error locations ("manifest.events[3].payload") are only formatted on error.
+    """
 
     def __init__(self, zf: SafeZip, manifest: dict[str, Any]) -> None:
         self.zf, self.manifest = zf, manifest
         self.listed = self._listed(manifest.get("members"))
         manifest["members"] = None  # indexed now; free it before records are built
-        self.used: set[str] = set()
 
-    def _listed(self, members: Any) -> dict[str, tuple[str, int]]:
+    def _listed(self, members: Any) -> dict[str, tuple[str, int] | None]:
         if not isinstance(members, list):
             raise BundleError(_M, "manifest.members is not a list")
-        listed: dict[str, tuple[str, int]] = {}
+        listed: dict[str, tuple[str, int] | None] = {}
+        present, hex64 = self.zf.__contains__, _HEX64.fullmatch
         for i, m in enumerate(members):
-            where = f"manifest.members[{i}]"
-            if not isinstance(m, dict) or len(m) != 3:
-                raise BundleError(_M, f"{where} must have exactly path, sha256, size")
-            path, digest, size = m.get("path"), m.get("sha256"), m.get("size")
-            if not isinstance(path, str) or path == MANIFEST:
-                raise BundleError(_M, f"{where}.path is invalid")
-            if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
-                raise BundleError(_M, f"{where}.sha256 is not 64 lowercase hex")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise BundleError(_M, f"{where}.size is not a non-negative integer")
-            if path in listed:
-                raise BundleError(_M, f"{where}: {path!r} listed twice")
-            if path not in self.zf:
-                raise BundleError(_M, f"manifest lists {path!r} but the archive lacks it")
-            listed[path] = (digest, size)
+            if m.__class__ is dict and len(m) == 3:
+                path, digest, size = m.get("path"), m.get("sha256"), m.get("size")
+                if (path.__class__ is str and digest.__class__ is str and size.__class__ is int
+                        and path != MANIFEST and size >= 0 and hex64(digest)
+                        and path not in listed and present(path)):
+                    listed[path] = (digest, size)
+                    continue
+            self._bad_member(i, m, listed)
         for name in self.zf.names:
             if name != MANIFEST and name not in listed:
                 raise BundleError(_M, f"member {name!r} is not listed in the manifest")
         return listed
 
-    def member(self, name: Any, expected: str, where: str) -> bytes:
-        """The bytes of a listed, not yet used member named exactly `expected`."""
+    def _bad_member(self, i: int, m: Any, listed: dict[str, Any]) -> None:
+        """Raise the precise error for a members entry the fast test refused."""
+        where = f"manifest.members[{i}]"
+        if not isinstance(m, dict) or len(m) != 3:
+            raise BundleError(_M, f"{where} must have exactly path, sha256, size")
+        path, digest, size = m.get("path"), m.get("sha256"), m.get("size")
+        if not isinstance(path, str) or path == MANIFEST:
+            raise BundleError(_M, f"{where}.path is invalid")
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+            raise BundleError(_M, f"{where}.sha256 is not 64 lowercase hex")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise BundleError(_M, f"{where}.size is not a non-negative integer")
+        if path in listed:
+            raise BundleError(_M, f"{where}: {path!r} listed twice")
+        raise BundleError(_M, f"manifest lists {path!r} but the archive lacks it")
+
+    def member(self, name: Any, expected: str, where: str | tuple[int, str]) -> bytes:
+        """The bytes of a listed, not yet used member named exactly `expected`.
+        `where` is a location, or (event index, slot) formatted only on error."""
         if name != expected or name not in self.listed:
-            raise BundleError(_M, f"{where} names {str(name)[:80]!r}")
-        if name in self.used:
-            raise BundleError(_M, f"{where}: {name!r} is used twice")
-        self.used.add(name)
+            raise BundleError(_M, f"{_at(where)} names {str(name)[:80]!r}")
+        entry = self.listed[name]
+        if entry is None:
+            raise BundleError(_M, f"{_at(where)}: {name!r} is used twice")
+        self.listed[name] = None
         data = self.zf.read(name)
-        digest, size = self.listed[name]
-        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+        if len(data) != entry[1] or hashlib.sha256(data).hexdigest() != entry[0]:
             raise BundleError(_M, f"manifest digest mismatch for {name!r}")
         return data
 
@@ -328,8 +342,9 @@ class _Reader:
         events = manifest.get("events")
         if not isinstance(events, list):
             raise BundleError(_M, "manifest.events is not a list")
+        records, record = col.records, self.record
         for i, ev in enumerate(events):
-            col.records.append(self.record(ev, f"manifest.events[{i}]"))
+            records.append(record(ev, i))
             events[i] = None  # let the index entry's memory be reused
         for run_id, name in _str_map(manifest.get("model_files", {}),
                                      "manifest.model_files").items():
@@ -339,8 +354,8 @@ class _Reader:
                     isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
                 raise BundleError(_M, f"{name} must map paths to 64-hex digests")
             col.model_files[run_id] = files
-        for name in self.listed:
-            if name not in self.used:
+        for name, entry in self.listed.items():
+            if entry is not None:
                 raise BundleError(_M, f"member {name!r} is not referenced by any event")
         gaps = manifest.get("gaps", [])
         if not isinstance(gaps, list) or not all(
@@ -350,36 +365,56 @@ class _Reader:
         col.gaps = [(g[0], g[1]) for g in gaps]
         return col
 
-    def record(self, ev: Any, where: str) -> EventRecord:
+    def record(self, ev: Any, i: int) -> EventRecord:
         if not isinstance(ev, dict):
-            raise BundleError(_M, f"{where} is not an object")
+            raise BundleError(_M, f"manifest.events[{i}] is not an object")
         key, tx_id = ev.get("key"), ev.get("tx_id")
         if not isinstance(key, str) or not KEY.fullmatch(key):
-            raise BundleError(_M, f"{where}.key is not a valid event key")
+            raise BundleError(_M, f"manifest.events[{i}].key is not a valid event key")
         if tx_id is not None and (not isinstance(tx_id, str) or not KEY.fullmatch(tx_id)):
-            raise BundleError(_M, f"{where}.tx_id is not a valid tx id")
-        record = EventRecord(tx_id=tx_id, hints=dict(_str_map(ev.get("hints", {}),
-                                                               f"{where}.hints")))
-        origins = _str_map(ev.get("origins", {}), f"{where}.origins")
-        for slot, (folder, suffix) in SLOTS.items():
-            name = ev.get(slot)
+            raise BundleError(_M, f"manifest.events[{i}].tx_id is not a valid tx id")
+        hints, origins = ev.get("hints", {}), ev.get("origins", {})
+        if not _is_str_map(hints):
+            _str_map(hints, f"manifest.events[{i}].hints")
+        record = EventRecord(tx_id=tx_id, hints=dict(hints))
+        if not _is_str_map(origins):
+            _str_map(origins, f"manifest.events[{i}].origins")
+        member, get = self.member, ev.get
+        for slot, folder, suffix in _SLOT_PATHS:
+            name = get(slot)
             if name is None:
                 continue
-            data = self.member(name, f"{folder}/{key}{suffix}", f"{where}.{slot}")
-            if slot in ("receipt", "surface"):
+            data = member(name, folder + key + suffix, (i, slot))
+            if slot == "envelope":
+                record.envelope, record.envelope_origin = data, "bundle:" + name
+                if "envelope" in origins:
+                    record.hints["exported_envelope_origin"] = origins["envelope"]
+            elif slot == "payload":
+                record.payload, record.payload_origin = data, "bundle:" + name
+                if "payload" in origins:
+                    record.hints["exported_payload_origin"] = origins["payload"]
+            elif slot == "data_item":
+                record.data_item = data
+            else:
                 value = _load(data, name)
                 if not isinstance(value, dict):
                     raise BundleError(_M, f"{name} is not a JSON object")
                 setattr(record, slot, value)
-            else:
-                setattr(record, slot, data)
-        for slot in ("envelope", "payload"):
-            if getattr(record, slot) is not None:
-                setattr(record, f"{slot}_origin", f"bundle:{ev[slot]}")
-                if slot in origins:
-                    record.hints[f"exported_{slot}_origin"] = origins[slot]
-        record.fetch = _fetch_claim(ev.get("fetch"), record, where)
+        fetch = get("fetch")
+        if fetch is not None:
+            record.fetch = _fetch_claim(fetch, record, f"manifest.events[{i}]")
         return record
+
+
+_SLOT_PATHS = tuple((slot, folder + "/", suffix) for slot, (folder, suffix) in SLOTS.items())
+
+
+def _at(where: str | tuple[int, str]) -> str:
+    return where if isinstance(where, str) else f"manifest.events[{where[0]}].{where[1]}"
+
+
+def _is_str_map(value: Any) -> bool:
+    return value.__class__ is dict and all(v.__class__ is str for v in value.values())
 
 
 def folder_of(slot: str) -> str:
