@@ -71,6 +71,26 @@ def key_file_json(key: SigningKey, fmt: str = KEY_FORMAT) -> bytes:
     return (json.dumps(doc, indent=2) + "\n").encode("ascii")
 
 
+def synced_temp_file(target: Path, data: bytes) -> Path:
+    """Write `data` to a fresh 0600 temporary file beside `target`, fsynced; return its path.
+
+    The caller moves it into place (link for no-clobber, replace for update) and removes it
+    on failure.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
 def write_private_file(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to `path` atomically, mode 0600, refusing to replace an existing file.
 
@@ -82,14 +102,8 @@ def write_private_file(path: str | os.PathLike[str], data: bytes) -> Path:
     target = Path(path)
     if target.exists() or target.is_symlink():
         raise KeyExistsError(f"{target} already exists; refusing to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = synced_temp_file(target, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         try:
             os.link(tmp, target)
         except FileExistsError:

@@ -13,10 +13,11 @@ import base64
 import json
 import os
 import re
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from .keys import synced_temp_file
 
 RECORD_FORMAT = "ario-verifier.outbox/v1"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -126,14 +127,8 @@ class Outbox:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = synced_temp_file(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -134,18 +134,16 @@ def _run(action: str, args: argparse.Namespace) -> int:
 
 def _check_store(uri: str) -> None:
     """Refuse a local store that does not exist (MLflow would silently create an empty one)."""
-    from pathlib import Path
-    from urllib.parse import unquote, urlparse
+    from urllib.parse import urlparse
 
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":
-        path = unquote(uri.split("sqlite:///", 1)[1]) if "sqlite:///" in uri else ""
-        if path and path != ":memory:" and not Path(path).is_file():
-            raise _Usage(f"no MLflow database at {path}")
-    elif parsed.scheme in ("file", ""):
-        path = unquote(parsed.path) if parsed.scheme == "file" else uri
-        if not Path(path).is_dir():
-            raise _Usage(f"no MLflow file store at {path}")
+    from verifier.sources.errors import MlflowUnavailable
+    from verifier.sources.mlflow_store import check_store_exists
+
+    try:
+        check_store_exists(uri)
+    except MlflowUnavailable as exc:
+        raise _Usage(str(exc)) from None
+    if urlparse(uri).scheme in ("file", ""):
         _allow_file_store(uri)
 
 

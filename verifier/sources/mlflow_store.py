@@ -50,7 +50,7 @@ def sanitize_number(value: Any) -> Any:
     return value
 
 
-def _check_store_exists(uri: str) -> None:
+def check_store_exists(uri: str) -> None:
     """Refuse URIs naming a local store that does not exist (MLflow would create one)."""
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
@@ -68,7 +68,7 @@ class MlflowStore:
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, *,
                  limits: ReaderLimits = ReaderLimits(), allow_file_store: bool = True) -> None:
-        _check_store_exists(tracking_uri)
+        check_store_exists(tracking_uri)
         scheme = urlparse(tracking_uri).scheme
         if allow_file_store and scheme in ("file", "") and not os.environ.get(FILE_STORE_ENV):
             # Reading an existing file store is the point of the audit; MLflow 3 refuses
