@@ -58,7 +58,8 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
     stream = stream or sys.stdout
     colour = use_colour(stream)
     s = result.subject
-    stream.write(f"Audit of {s.get('target', '?')} ({label})\n")
+    target = s.get("target") or ""
+    stream.write(f"Audit of {target} ({label})\n" if target and target != label else f"Audit of {label}\n")
     counts = s.get("by_event_type") or {}
     if counts:
         stream.write("  events: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + "\n")
