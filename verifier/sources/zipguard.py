@@ -149,6 +149,9 @@ class SafeZip:
         if cd_offset + cd_size > len(buf):
             raise BundleError(_MALFORMED, "not a readable ZIP archive: central directory "
                                           "lies outside the file (truncated?)")
+        fast = _scan(buf, count, cd_offset, cd_offset + cd_size, limits)
+        if fast is not None:
+            return fast
         entries: dict[str, Entry] = {}
         pos, end, total = cd_offset, cd_offset + cd_size, 0
         for _ in range(count):
@@ -203,33 +206,28 @@ class SafeZip:
         e = self._entries.get(name)
         if e is None:
             raise BundleError(_MALFORMED, f"missing member {name!r}")
+        _name, method, crc, compressed, size, offset = e
         buf = self._buf
-        if e.offset + 30 > len(buf):
+        if offset + 30 > len(buf):
             raise BundleError(_MALFORMED, f"member {name!r} is truncated")
-        sig, _v, flags, method, _t, _d, _crc, _cs, _us, nlen, elen = _LOCAL.unpack_from(buf, e.offset)
-        start = e.offset + 30 + nlen + elen
-        if sig != b"PK\x03\x04" or bytes(buf[e.offset + 30:e.offset + 30 + nlen]) != name.encode() \
-                or method != e.method or flags & 0x1:
+        sig, _v, flags, lmethod, _t, _d, _crc, _cs, _us, nlen, elen = _LOCAL.unpack_from(buf, offset)
+        start = offset + 30 + nlen + elen
+        if sig != b"PK\x03\x04" or buf[offset + 30:offset + 30 + nlen] != name.encode() \
+                or lmethod != method or flags & 0x1:
             raise BundleError(_MALFORMED, f"member {name!r}: local header disagrees with the "
                                           "central directory")
-        if start + e.compressed > len(buf):
+        if start + compressed > len(buf):
             raise BundleError(_MALFORMED, f"member {name!r} is truncated")
-        raw = buf[start:start + e.compressed]
-        if e.method == _STORED:
+        raw = buf[start:start + compressed]
+        if method == _STORED:
             data = bytes(raw)
-            if len(data) != e.size:
+            if len(data) != size:
                 raise BundleError(_MALFORMED, f"member {name!r}: stored size differs from declared")
         else:
-            inflater = zlib.decompressobj(-15)
-            try:
-                data = inflater.decompress(raw, e.size + 1)
-            except zlib.error as exc:
-                raise BundleError(_MALFORMED, f"member {name!r} cannot be inflated: {exc}") from None
-            if len(data) > e.size:
-                raise BundleError(_MALFORMED, f"member {name!r} inflates past its declared size")
-            if len(data) != e.size or not inflater.eof:
-                raise BundleError(_MALFORMED, f"member {name!r} is truncated")
-        if zlib.crc32(data) != e.crc:
+            data = _inflate_small(raw, size) if compressed <= _ONE_SHOT else None
+            if data is None:
+                data = _inflate(name, raw, size)
+        if zlib.crc32(data) != crc:
             raise BundleError(_MALFORMED, f"member {name!r} fails its CRC-32 check")
         return data
 
@@ -246,6 +244,82 @@ class SafeZip:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Deflate inflates at most ~1032:1, so members this small are inflated in one call (at
+#: most ~2 MiB even for a hostile one) and only then compared with their declared size.
+_ONE_SHOT = 2048
+
+
+def _inflate_small(raw: bytes, size: int) -> bytes | None:
+    """The member's bytes when its stream is complete and exactly `size` long, else None
+    (then `_inflate` says precisely what is wrong)."""
+    try:
+        data = zlib.decompress(raw, -15, size + 1)
+    except zlib.error:
+        return None
+    return data if len(data) == size else None
+
+
+def _inflate(name: str, raw: bytes, size: int) -> bytes:
+    inflater = zlib.decompressobj(-15)
+    try:
+        data = inflater.decompress(raw, size + 1)
+    except zlib.error as exc:
+        raise BundleError(_MALFORMED, f"member {name!r} cannot be inflated: {exc}") from None
+    if len(data) > size:
+        raise BundleError(_MALFORMED, f"member {name!r} inflates past its declared size")
+    if len(data) != size or not inflater.eof:
+        raise BundleError(_MALFORMED, f"member {name!r} is truncated")
+    return data
+
+
+_NAME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/\n"
+_BAD_JOINS = (b"//", b"/\n", b"\n/", b"\n\n") + tuple(
+    a + dots + b for a in (b"/", b"\n") for b in (b"/", b"\n") for dots in (b".", b".."))
+
+
+def _names_ok(joined: bytes, count: int) -> bool:
+    """True iff `joined` (the raw names, one per line) holds `count` names that each pass
+    `_decode_name`, `check_name` and the directory test: C-level passes only."""
+    framed = b"\n" + joined + b"\n"
+    return (not joined.translate(None, _NAME_BYTES) and joined.count(b"\n") == count - 1
+            and not any(bad in framed for bad in _BAD_JOINS))
+
+
+def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
+          limits: ZipLimits) -> dict[str, Entry] | None:
+    """The central directory when every entry is an ordinary one (regular file, stored or
+    deflated, no zip64 fields, sizes and names within the limits, no duplicates); None
+    otherwise, and `SafeZip._directory`'s checked loop then reports the first problem."""
+    unpack = _CD.unpack_from
+    max_member, floor, ratio = limits.max_member_bytes, limits.ratio_floor, limits.max_ratio
+    max_name, big = limits.max_name_length, 0xFFFFFFFF
+    rows = []
+    total = 0
+    for _ in range(count):
+        if pos + 46 > end:
+            return None
+        (sig, made, _need, flags, method, _t, _d, crc, csize, usize, nlen, elen, clen,
+         _disk, _iattr, eattr, offset) = unpack(buf, pos)
+        start = pos + 46
+        pos = start + nlen + elen + clen
+        if (sig != b"PK\x01\x02" or pos > end or not 0 < nlen <= max_name or flags & 0x1
+                or eattr & 0x10 or (method != _STORED and method != _DEFLATED)
+                or usize > max_member or big in (csize, usize, offset)
+                or (made >> 8 == 3 and (eattr >> 16) & 0o170000 not in (0, 0o100000))
+                or (usize >= floor and usize / max(csize, 1) > ratio)):
+            return None
+        rows.append((buf[start:start + nlen], method, crc, csize, usize, offset))
+        total += usize
+    if total > limits.max_total_bytes:
+        return None
+    joined = b"\n".join([r[0] for r in rows])
+    if rows and not _names_ok(joined, count):
+        return None
+    names = joined.decode("ascii").split("\n") if rows else []
+    entries = {n: Entry(n, *r[1:]) for n, r in zip(names, rows)}
+    return entries if len(entries) == count else None
 
 
 def _end_record(buf: bytes | mmap.mmap | memoryview) -> tuple[int, int, int]:
