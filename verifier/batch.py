@@ -52,8 +52,8 @@ def verify_many(
     policy: Policy = DEFAULT_POLICY,
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
-    chunk_size: int = 1024,
-    prefetch: int = 2,
+    chunk_size: int = 256,
+    prefetch: int = 4,
 ) -> Iterator[Verdict]:
     """Yield one `Verdict` per (envelope bytes, payload bytes | None), in input order.
 
