@@ -59,20 +59,36 @@ def verify_envelope_doc(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Result:
     """Verify an envelope already admitted by `intake.parse` (or `intake.parse_value`)."""
+    checks, subject, clean = envelope_checks(doc, payload, policy, limits)
+    # E7: roll-up (the all-passed case needs no scan).
+    if clean:
+        return Result(KIND, Status.VERIFIED, None, tuple(checks), subject)
+    return make_result(KIND, checks, subject)
+
+
+def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEFAULT_POLICY,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[list[Check], dict[str, Any], bool]:
+    """E1-E6 as (checks, subject, clean): `verify_envelope_doc` without building the
+    `Result`. `clean` means every check passed (or was skipped by policy), so the roll-up
+    is `verified` and the fields and signature checks passed."""
     env = doc.value
     if env.__class__ is not dict:
-        return make_result(KIND, [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")])
+        return [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")], {}, False
     checks: list[Check] = [_OK_INTAKE]
     clean = True
 
     # E2: spec_version and the legacy policy.
     if "spec_version" in env:
         sv = env["spec_version"]
-        profile = profile_of(sv)
+        profile = _PROFILES.get(sv) if sv.__class__ is str else None
         if profile is None:
-            checks.append(problem("spec_version", R.UNSUPPORTED_SPEC_VERSION,
-                                  f"spec_version {_show(sv)} is not accepted"))
-            return make_result(KIND, checks, _subject(env, None))
+            profile = profile_of(sv)
+            if profile is None:
+                checks.append(problem("spec_version", R.UNSUPPORTED_SPEC_VERSION,
+                                      f"spec_version {_show(sv)} is not accepted"))
+                return checks, _subject(env, None), False
+            if sv.__class__ is str and len(_PROFILES) < 64:
+                _PROFILES[sv] = profile
         checks.append(_OK_SPEC)
     else:
         profile = Profile.LEGACY
@@ -90,7 +106,7 @@ def verify_envelope_doc(
         field_problem = _field_problem(env)
         if field_problem is not None:
             checks.append(field_problem)
-            return make_result(KIND, checks, _subject(env, profile))
+            return checks, _subject(env, profile), False
         decoded = (bytes.fromhex(env["payload_hash"]), bytes.fromhex(env["public_key"]),
                    bytes.fromhex(env["signature"]))
     checks.append(_OK_FIELDS)
@@ -101,7 +117,7 @@ def verify_envelope_doc(
         message = scope_bytes(env, profile, doc.fast, limits, doc.raw, doc.compact)
     except Malformed as exc:
         checks.append(problem("signature", exc.reason, exc.detail))
-        return make_result(KIND, checks, _subject(env, profile))
+        return checks, _subject(env, profile), False
     if ed25519.verify(public_key, message, signature):
         checks.append(_OK_SIG)
     else:
@@ -123,10 +139,11 @@ def verify_envelope_doc(
         clean = False
         checks.append(problem("trusted_signer", R.UNTRUSTED_SIGNER,
                               f"public key {env['public_key']} is not in the trusted key set"))
-    # E7: roll-up (the all-passed case needs no scan).
-    if clean:
-        return Result(KIND, Status.VERIFIED, None, tuple(checks), _subject(env, profile))
-    return make_result(KIND, checks, _subject(env, profile))
+    return checks, _subject(env, profile), clean
+
+
+#: spec_version string -> accepted profile (the few values seen; `profile_of` decides).
+_PROFILES: dict[str, Profile] = {}
 
 
 def _decoded_fields(env: dict[str, Any]) -> tuple[bytes, bytes, bytes] | None:

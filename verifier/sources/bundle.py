@@ -19,6 +19,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -379,12 +380,19 @@ class _Reader:
         record = EventRecord(tx_id=tx_id, hints=dict(hints))
         if not _is_str_map(origins):
             _str_map(origins, f"manifest.events[{i}].origins")
-        member, get = self.member, ev.get
+        get, listed, read = ev.get, self.listed, self.zf.read
         for slot, folder, suffix in _SLOT_PATHS:
             name = get(slot)
             if name is None:
                 continue
-            data = member(name, folder + key + suffix, (i, slot))
+            entry = listed.get(name) if name == folder + key + suffix else None
+            if entry is None:  # not the expected name, not listed or used already
+                data = self.member(name, folder + key + suffix, (i, slot))
+            else:  # `member`, inline
+                listed[name] = None
+                data = read(name)
+                if len(data) != entry[1] or sha256(data).hexdigest() != entry[0]:
+                    raise BundleError(_M, f"manifest digest mismatch for {name!r}")
             if slot == "envelope":
                 record.envelope, record.envelope_origin = data, "bundle:" + name
                 if "envelope" in origins:

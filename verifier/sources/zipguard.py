@@ -127,6 +127,7 @@ class SafeZip:
                  limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
         self.limits = limits
         self._buf, self._owned = _buffer(source, limits.max_archive_bytes)
+        self._size = len(self._buf)
         if len(self._buf) > limits.max_archive_bytes:
             self.close()
             raise BundleError(_LIMIT, f"archive is {len(self._buf)} bytes, over the "
@@ -207,8 +208,8 @@ class SafeZip:
         if e is None:
             raise BundleError(_MALFORMED, f"missing member {name!r}")
         _name, method, crc, compressed, size, offset = e
-        buf = self._buf
-        if offset + 30 > len(buf):
+        buf, end = self._buf, self._size
+        if offset + 30 > end:
             raise BundleError(_MALFORMED, f"member {name!r} is truncated")
         sig, _v, flags, lmethod, _t, _d, _crc, _cs, _us, nlen, elen = _LOCAL.unpack_from(buf, offset)
         start = offset + 30 + nlen + elen
@@ -216,7 +217,7 @@ class SafeZip:
                 or lmethod != method or flags & 0x1:
             raise BundleError(_MALFORMED, f"member {name!r}: local header disagrees with the "
                                           "central directory")
-        if start + compressed > len(buf):
+        if start + compressed > end:
             raise BundleError(_MALFORMED, f"member {name!r} is truncated")
         raw = buf[start:start + compressed]
         if method == _STORED:
@@ -224,7 +225,15 @@ class SafeZip:
             if len(data) != size:
                 raise BundleError(_MALFORMED, f"member {name!r}: stored size differs from declared")
         else:
-            data = _inflate_small(raw, size) if compressed <= _ONE_SHOT else None
+            data = None
+            if compressed <= _ONE_SHOT:  # one call; anything unusual is left to _inflate
+                try:
+                    data = zlib.decompress(raw, -15, size + 1)
+                except zlib.error:
+                    pass
+                else:
+                    if len(data) != size:
+                        data = None
             if data is None:
                 data = _inflate(name, raw, size)
         if zlib.crc32(data) != crc:
@@ -247,18 +256,9 @@ class SafeZip:
 
 
 #: Deflate inflates at most ~1032:1, so members this small are inflated in one call (at
-#: most ~2 MiB even for a hostile one) and only then compared with their declared size.
+#: most ~2 MiB even for a hostile one) and only then compared with their declared size;
+#: a stream that is not exactly right is inflated again by `_inflate`, which says why.
 _ONE_SHOT = 2048
-
-
-def _inflate_small(raw: bytes, size: int) -> bytes | None:
-    """The member's bytes when its stream is complete and exactly `size` long, else None
-    (then `_inflate` says precisely what is wrong)."""
-    try:
-        data = zlib.decompress(raw, -15, size + 1)
-    except zlib.error:
-        return None
-    return data if len(data) == size else None
 
 
 def _inflate(name: str, raw: bytes, size: int) -> bytes:
