@@ -8,6 +8,7 @@ at most `workers * prefetch` chunks are in flight.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -67,7 +68,15 @@ def verify_many(
             yield from _to_verdicts(_verify_chunk((chunk, policy, limits)))
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers) as pool:
+    # Forked workers inherit the caller's heap; a garbage collection in a worker would walk
+    # (and so copy-on-write) every inherited object. Freezing moves them out of the
+    # collector's reach for the fork, then the parent is restored.
+    gc.freeze()
+    try:
+        pool = ctx.Pool(workers)
+    finally:
+        gc.unfreeze()
+    with pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(_verify_chunk, ((chunk, policy, limits),)))
