@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from verifier import __version__
-from verifier.core.intake import depth_of, find_lone_surrogate
+from verifier.core.intake import depth_of, depth_within, find_lone_surrogate
 from verifier.core.limits import MAX_CANONICAL_DEPTH
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
@@ -233,7 +233,10 @@ def _load(data: bytes, what: str) -> Any:
         raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels") from None
     except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, number range
         raise BundleError(_M, f"{what}: not strict JSON: {str(exc)[:200]}") from None
-    if data.count(b"{") + data.count(b"[") > MAX_CANONICAL_DEPTH and not _shallow(value, what):
+    if len(data) >= 1 << 16:  # a manifest: nests within the bound, else ask `_shallow`
+        if not depth_within(value, MAX_CANONICAL_DEPTH) and not _shallow(value, what):
+            raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
+    elif data.count(b"{") + data.count(b"[") > MAX_CANONICAL_DEPTH and not _shallow(value, what):
         raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(data):
         where = find_lone_surrogate(value)
