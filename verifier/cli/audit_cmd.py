@@ -216,14 +216,9 @@ def audit_bundle_file(path: str, args: argparse.Namespace) -> int:
     from verifier.sources.bundle import read_bundle
     from verifier.sources.errors import BundleError
 
-    if getattr(args, "ario_verify_url", None) and getattr(args, "offline", False):
-        sys.stderr.write("ario-verifier audit: error: --ario-verify-url needs the network; "
-                         "drop --offline\n")
-        return 2
-    try:
-        policy = build_policy(args)
-    except InputError as exc:
-        return _emit(args, _failure("policy", exc.reason, exc.detail), path)
+    policy = _policy_or_exit(args, path)
+    if isinstance(policy, int):
+        return policy
     if not Path(path).is_file():
         return _emit(args, _failure("intake", ReasonCode.INPUT_UNREADABLE,
                                     f"cannot read {path}: no such file"), path)
@@ -255,14 +250,9 @@ def audit_mlflow(tracking_uri: str, target: str, args: argparse.Namespace) -> in
     from verifier.sources.errors import SourceError
     from verifier.sources.mlflow_reader import read_mlflow
 
-    if getattr(args, "ario_verify_url", None) and getattr(args, "offline", False):
-        sys.stderr.write("ario-verifier audit: error: --ario-verify-url needs the network; "
-                         "drop --offline\n")
-        return 2
-    try:
-        policy = build_policy(args)
-    except InputError as exc:
-        return _emit(args, _failure("policy", exc.reason, exc.detail, target), target)
+    policy = _policy_or_exit(args, target, target)
+    if isinstance(policy, int):
+        return policy
     try:
         client = gateway_client(args)
     except UsageError as exc:
@@ -309,3 +299,17 @@ def use_tracking_uri(uri: str) -> Iterator[None]:
 def redact_uri(uri: str) -> str:
     """A URI fit for output: any user:password@ part is replaced by ***@."""
     return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", uri)
+
+
+def _policy_or_exit(args: argparse.Namespace, label: str, target: str | None = None):
+    """The audit policy from the flags, or the exit code after reporting why not."""
+    from verifier.cli.inputs import InputError
+
+    if getattr(args, "ario_verify_url", None) and getattr(args, "offline", False):
+        sys.stderr.write("ario-verifier audit: error: --ario-verify-url needs the network; "
+                         "drop --offline\n")
+        return 2
+    try:
+        return build_policy(args)
+    except InputError as exc:
+        return _emit(args, _failure("policy", exc.reason, exc.detail, target or ""), label)
