@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from verifier.core import mlflow_profile as mp
-from verifier.core.chain_rules import ChainNode
+from verifier.core.chain_rules import ChainNode, make_node
 from verifier.core.envelope import envelope_checks
 from verifier.core.errors import Malformed
 from verifier.core.intake import parse
@@ -58,7 +58,7 @@ class EventOutcome:
         if self.fingerprint is None:
             return None
         s = self.subject
-        return ChainNode(self.key, s["tx_id"], s.get("event_id"), s.get("event_type"),
+        return make_node(self.key, s["tx_id"], s.get("event_id"), s.get("event_type"),
                          s["profile"], s["payload_hash"], s.get("previous_hash", ""),
                          s["public_key"], self.fingerprint)
 
