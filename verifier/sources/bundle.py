@@ -12,6 +12,7 @@ No MLflow and no network library is imported here.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -175,7 +176,20 @@ def looks_like_bundle(head: bytes) -> bool:
 
 def read_bundle(source: str | os.PathLike[str] | bytes | BinaryIO,
                 limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> Collection:
-    """Read and check an audit bundle; raises `BundleError` on any problem."""
+    """Read and check an audit bundle; raises `BundleError` on any problem.
+
+    The cyclic collector is paused meanwhile: the manifest and the records are millions of
+    acyclic containers that full collections would only walk again and again."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(source, limits)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read(source: str | os.PathLike[str] | bytes | BinaryIO, limits: ZipLimits) -> Collection:
     with SafeZip(source, limits) as zf:
         if MANIFEST not in zf:
             raise BundleError(_M, "manifest.json is missing")
