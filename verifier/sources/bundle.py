@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from hashlib import sha256
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -305,7 +306,10 @@ class _Reader:
     def _listed(self, members: Any) -> dict[str, tuple[str, int] | None]:
         if not isinstance(members, list):
             raise BundleError(_M, "manifest.members is not a list")
-        listed: dict[str, tuple[str, int] | None] = {}
+        listed = _listed_in_bulk(members, self.zf)
+        if listed is not None:
+            return listed
+        listed = {}
         present, hex64 = self.zf.__contains__, _HEX64.fullmatch
         for i, m in enumerate(members):
             if m.__class__ is dict and len(m) == 3:
@@ -431,6 +435,30 @@ class _Reader:
         return record
 
 
+_PATH, _SHA, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
+
+
+def _listed_in_bulk(members: list[Any], zf: SafeZip) -> dict[str, Any] | None:
+    """`_Reader._listed` for a well-formed members list, in C-level passes; None when any
+    entry or archive member is out of order (the entry-by-entry loop then says which)."""
+    try:
+        if set(map(type, members)) - {dict} or set(map(len, members)) - {3}:
+            return None
+        paths, digests, sizes = (list(map(get, members)) for get in (_PATH, _SHA, _SIZE))
+    except KeyError:
+        return None
+    if (set(map(type, paths)) - {str} or set(map(type, digests)) - {str}
+            or set(map(type, sizes)) - {int} or (sizes and min(sizes) < 0)
+            or not all(map(_HEX64.fullmatch, digests))):
+        return None
+    listed = dict(zip(paths, zip(digests, sizes)))
+    names = set(zf.names)
+    names.discard(MANIFEST)
+    if len(listed) != len(paths) or MANIFEST in listed or names != listed.keys():
+        return None
+    return listed
+
+
 _SLOT_PATHS = tuple((slot, folder + "/", suffix) for slot, (folder, suffix) in SLOTS.items())
 
 
@@ -438,8 +466,11 @@ def _at(where: str | tuple[int, str]) -> str:
     return where if isinstance(where, str) else f"manifest.events[{where[0]}].{where[1]}"
 
 
+_ALL_STR = frozenset({str}).issuperset
+
+
 def _is_str_map(value: Any) -> bool:
-    return value.__class__ is dict and all(v.__class__ is str for v in value.values())
+    return value.__class__ is dict and _ALL_STR(map(type, value.values()))
 
 
 def folder_of(slot: str) -> str:

@@ -142,7 +142,7 @@ class SafeZip:
     def __contains__(self, name: str) -> bool:
         return name in self._entries
 
-    def _directory(self) -> dict[str, Entry]:
+    def _directory(self) -> dict[str, tuple]:
         buf, limits = self._buf, self.limits
         count, cd_size, cd_offset = _end_record(buf)
         if count > limits.max_members:
@@ -200,7 +200,7 @@ class SafeZip:
 
     def size(self, name: str) -> int:
         """Declared uncompressed size of a member."""
-        return self._entries[name].size
+        return self._entries[name][4]
 
     def read(self, name: str) -> bytes:
         """A member's bytes; local header, length and CRC are checked."""
@@ -288,7 +288,7 @@ def _names_ok(joined: bytes, count: int) -> bool:
 
 
 def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
-          limits: ZipLimits) -> dict[str, Entry] | None:
+          limits: ZipLimits) -> dict[str, tuple] | None:
     """The central directory when every entry is an ordinary one (regular file, stored or
     deflated, no zip64 fields, sizes and names within the limits, no duplicates); None
     otherwise, and `SafeZip._directory`'s checked loop then reports the first problem."""
@@ -318,7 +318,7 @@ def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
     if rows and not _names_ok(joined, count):
         return None
     names = joined.decode("ascii").split("\n") if rows else []
-    entries = {n: Entry(n, *r[1:]) for n, r in zip(names, rows)}
+    entries = dict(zip(names, rows))  # rows have Entry's fields (the name still as bytes)
     return entries if len(entries) == count else None
 
 
