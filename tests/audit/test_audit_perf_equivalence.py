@@ -1,0 +1,182 @@
+"""The audit path's fast paths decide exactly as the general code they shortcut.
+
+Each fast path (bulk ZIP directory scan, bulk manifest index, C-level nesting bound,
+slot-built Doc and ChainNode, envelope_checks, canonical-text tests) is compared with the
+code it stands in for on generated inputs; no timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import random
+
+import pytest
+
+from audit_factory import build_lineage
+from verifier.audit import AuditPolicy, audit_collection
+from verifier.audit import event as event_mod
+from verifier.core import jcs
+from verifier.core.chain_rules import ChainNode, make_node
+from verifier.core.envelope import envelope_checks, verify_envelope_doc
+from verifier.core.intake import Doc, depth_of, depth_within, parse
+from verifier.core.profiles import Profile
+from verifier.sources import bundle as bundle_mod
+from verifier.sources import zipguard
+from verifier.sources.bundle import read_bundle, write_bundle
+from verifier.sources.errors import BundleError
+from verifier.sources.zipwrite import write_zip
+
+
+def _checked_directory(buf: bytes):
+    """SafeZip's entry-by-entry directory loop, with the bulk scan switched off."""
+    z = zipguard.SafeZip.__new__(zipguard.SafeZip)
+    z.limits, z._buf, z._owned, z._size = zipguard.DEFAULT_ZIP_LIMITS, buf, None, len(buf)
+    saved = zipguard._scan
+    zipguard._scan = lambda *a: None
+    try:
+        return z._directory()
+    finally:
+        zipguard._scan = saved
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn()
+    except BundleError as exc:
+        return "error", exc.reason, exc.message
+
+
+def test_directory_scan_matches_checked_loop():
+    rng = random.Random(7)
+    alphabet = "ab./-_\n\\ .é/0"
+    seen = set()
+    for _ in range(1500):
+        names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+                 for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.5:
+            names = ["a/b", "c.json", "d/e/f"][:rng.randint(1, 3)] + names[:rng.randint(0, 1)]
+        out = io.BytesIO()
+        try:
+            write_zip(out, [(n, b"x" * rng.randint(0, 5)) for n in names], 6)
+        except (UnicodeEncodeError, ValueError):
+            continue
+        buf = out.getvalue()
+        slow = _outcome(lambda: [(k, tuple(v)[1:]) for k, v in _checked_directory(buf).items()])
+        fast = _outcome(lambda: [(k, tuple(v)[1:])
+                                 for k, v in zipguard.SafeZip(buf)._entries.items()])
+        assert fast == slow, names
+        seen.add(slow[0])
+    assert seen == {"ok", "error"}
+
+
+def test_member_index_in_bulk_matches_entry_loop():
+    out = io.BytesIO()
+    write_zip(out, [("manifest.json", b"{}"), ("a/x.json", b"1"), ("a/y.json", b"2")], 6)
+    zf = zipguard.SafeZip(out.getvalue())
+    good = [{"path": "a/x.json", "sha256": "0" * 64, "size": 1},
+            {"path": "a/y.json", "sha256": "1" * 64, "size": 1}]
+    variants = [good, good[:1], good + [good[0]], [dict(good[0], size=True), good[1]],
+                [dict(good[0], size=-1), good[1]], [dict(good[0], sha256="A" * 64), good[1]],
+                [{"path": "a/x.json", "sha256": "0" * 64}, good[1]], [good[0], "x"],
+                [dict(good[0], path="manifest.json"), good[1]], [dict(good[0], extra=1), good[1]],
+                [good[0], dict(good[1], path="a/z.json")]]
+    for members in variants:
+        reader = bundle_mod._Reader.__new__(bundle_mod._Reader)
+        reader.zf = zf
+        loop_saved = bundle_mod._listed_in_bulk
+        bundle_mod._listed_in_bulk = lambda *a: None
+        try:
+            slow = _outcome(lambda: reader._listed(json.loads(json.dumps(members))))
+        finally:
+            bundle_mod._listed_in_bulk = loop_saved
+        fast = _outcome(lambda: reader._listed(json.loads(json.dumps(members))))
+        assert fast == slow, members
+
+
+def test_depth_within_agrees_with_depth_of():
+    rng = random.Random(3)
+
+    def gen(d):
+        if d == 0 or rng.random() < 0.2:
+            return rng.choice([1, "s", None, True, 1.5])
+        if rng.random() < 0.5:
+            return {str(i): gen(d - 1) for i in range(rng.randint(0, 3))}
+        return [gen(d - 1) for _ in range(rng.randint(0, 3))]
+
+    for _ in range(3000):
+        value, bound = gen(rng.randint(0, 8)), rng.randint(0, 7)
+        assert depth_within(value, bound) == (depth_of(value, bound) <= bound)
+
+
+def test_slot_built_objects_equal_constructed_ones():
+    doc = parse(b'{"a":[1,{"b":2}]}')
+    assert doc == Doc({"a": [1, {"b": 2}]}, True, b'{"a":[1,{"b":2}]}', True)
+    with pytest.raises(AttributeError):
+        doc.fast = False  # still frozen
+    args = ("k", "tx", "ev", "prediction", "ario.mlflow/v1", "h", "prev", "pk", "fp")
+    node = make_node(*args)
+    assert node == ChainNode(*args) and hash(node) == hash(ChainNode(*args))
+    assert repr(node) == repr(ChainNode(*args))
+    with pytest.raises(AttributeError):
+        node.key = "other"
+
+
+def test_envelope_checks_is_verify_envelope_doc_without_the_result():
+    lin = build_lineage(predictions=2, data_items=False)
+    col = lin.collection()
+    envelopes = [r.envelope for r in col.records]
+    envelopes.append(envelopes[0].replace(b'"spec_version":"ario.mlflow/v1"', b'"spec_version":"x/v9"'))
+    at = envelopes[1].index(b'"signature":"') + 13
+    flipped = b"1" if envelopes[1][at:at + 1] == b"0" else b"0"
+    envelopes.append(envelopes[1][:at] + flipped + envelopes[1][at + 1:])  # bad signature
+    for env in envelopes:
+        doc = parse(env)
+        checks, subject, clean = envelope_checks(doc)
+        result = verify_envelope_doc(doc)
+        assert tuple(checks) == result.checks and subject == result.subject
+        assert clean == result.ok
+
+
+def test_canonical_text_and_underscore_tests():
+    assert jcs.is_canonical_text(b'{"a":1,"b":{"c":[{"d":1}]}}', {"a": 1, "b": {"c": [{"d": 1}]}})
+    assert not jcs.is_canonical_text(b'{"b":1,"a":1}', {"b": 1, "a": 1})
+    assert not jcs.is_canonical_text(b'{"a":[{"d":1,"c":1}]}', {"a": [{"d": 1, "c": 1}]})
+    assert jcs.is_canonical_text(b'"x"', "x") and jcs.is_canonical_text(b"1", 1)
+    assert jcs._underscored({"_x": 1}) and jcs._underscored({"a": 1, "_b": 2})
+    assert not jcs._underscored({"a_": 1, "b": 2}) and not jcs._underscored({})
+    env = {"_note": "x", "payload_hash": "0", "signature": "ab"}
+    raw = json.dumps(env, separators=(",", ":"), sort_keys=True).encode()
+    assert b"_note" not in jcs.scope_bytes(env, Profile.MLFLOW, True, raw=raw, compact=True)
+
+
+def test_proof_found_cache_is_bounded():
+    before = dict(event_mod._FOUND)
+    try:
+        for i in range(event_mod._FOUND_MAX * 3):
+            check = event_mod._found(f"bundle:envelopes/{i}.json")
+            assert check.detail == f"envelope bytes from bundle:envelopes/{i}.json"
+        assert len(event_mod._FOUND) <= event_mod._FOUND_MAX
+    finally:
+        event_mod._FOUND.clear()
+        event_mod._FOUND.update(before)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_state_is_restored(tmp_path, enabled):
+    lin = build_lineage(predictions=2, data_items=False)
+    path = tmp_path / "b.zip"
+    write_bundle(lin.collection(), path, created_at="2026-01-01T00:00:00Z")
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        col = read_bundle(path)
+        assert gc.isenabled() is enabled
+        assert audit_collection(col, AuditPolicy()).ok
+        assert gc.isenabled() is enabled
+        with pytest.raises(BundleError):
+            read_bundle(b"not a zip")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
