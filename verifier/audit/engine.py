@@ -13,21 +13,20 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
 from verifier.core import mlflow_profile as mp
 from verifier.core.limits import DEFAULT_LIMITS, Limits
-from verifier.core.reasons import SEVERITY, ReasonCode as R, Status
-from verifier.core.result import Check, Outcome, Result, make_result, passed, problem, rollup
+from verifier.core.reasons import SEVERITY, ReasonCode as R, Status, bucket
+from verifier.core.result import Check, Outcome, Result, make_result, passed, problem
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
 from .event import EventOutcome, check_event, pack, unpack
 from .lineage import (
-    chain_check, chain_findings, dataset_check, dataset_key, registration_artifacts,
+    _HIDDEN, _NO_NODE, chain_findings, dataset_check, dataset_key, registration_artifacts,
     training_artifacts,
 )
 from .policy import DEFAULT_AUDIT_POLICY, AuditPolicy
@@ -93,9 +92,13 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
             trainings.setdefault(o.facts["run_id"], o.facts)
 
     children: list[Result] = []
+    per_event = findings.per_event
     for i, o in enumerate(outcomes):
-        checks = list(o.checks)
-        checks.append(chain_check(findings, o.key, o.fingerprint is not None))
+        outcomes[i] = None  # type: ignore[call-overload]  # the child result replaces it
+        checks = o.checks  # the outcome's own list: extended in place, then frozen
+        local = len(checks)
+        checks.append((per_event.get(o.key) or _HIDDEN) if o.fingerprint is not None
+                      else _NO_NODE)  # chain_check, inline
         etype, facts = o.subject.get("event_type"), o.facts
         if etype == mp.TRAINING:
             checks.append(dataset_check(facts, proven))
@@ -114,19 +117,23 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
                                             policy.min_attestation_level)
             checks.append(check)
             o.subject.update(info)
-        children.append(_event_result(o, checks))
+        children.append(_event_result(o, checks, local))
 
-    checks = _audit_checks(collection, children, findings.lineage)
-    return make_result(KIND, checks, _subject(collection, children, findings.graph, policy),
+    tally = _tally(children)
+    checks = _audit_checks(collection, children, findings.lineage, tally)
+    return make_result(KIND, checks, _subject(collection, tally, findings.graph, policy),
                        children)
 
 
-def _event_result(o: EventOutcome, checks: list[Check]) -> Result:
-    """Fold the lineage checks into the worker's A1-A6 roll-up (same rule as `rollup`)."""
+def _event_result(o: EventOutcome, checks: list[Check], local: int) -> Result:
+    """Fold the lineage checks (after the first `local`) into the worker's A1-A6 roll-up
+    (same rule as `rollup`)."""
     status, reason = o.status, o.reason
-    extra, extra_reason = rollup(checks[len(o.checks):])
-    if SEVERITY[extra] > SEVERITY[status]:
-        status, reason = extra, extra_reason
+    for c in checks[local:]:
+        if c.reason is not None:
+            extra = bucket(c.reason)
+            if SEVERITY[extra] > SEVERITY[status]:
+                status, reason = extra, c.reason
     return Result(EVENT_KIND, status, reason, tuple(checks), o.subject)
 
 
@@ -202,47 +209,76 @@ def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limit
 # -- A11: roll-up --------------------------------------------------------------------------
 
 
+def _tally(children: list[Result]) -> dict[str, Any]:
+    """One pass over the events for the roll-up and the audit subject."""
+    statuses: dict[Status, int] = {}
+    first: dict[Status, Result] = {}
+    by_type: dict[str, int] = {}
+    bound = 0
+    signers: set[str] = set()
+    signed: list[str] = []  # [earliest, latest]
+    witnessed: list[str] = []
+    for c in children:
+        s, status = c.subject, c.status
+        if status in statuses:
+            statuses[status] += 1
+        else:
+            statuses[status], first[status] = 1, c
+        etype = str(s.get("event_type", "unknown"))
+        by_type[etype] = by_type.get(etype, 0) + 1
+        if s.get("bound"):
+            bound += 1
+        if isinstance(k := s.get("public_key"), str):
+            signers.add(k)
+        for key, span in (("signed_at", signed), ("witnessed_at", witnessed)):
+            if isinstance(t := s.get(key), str):
+                if not span:
+                    span += [t, t]
+                elif t < span[0]:
+                    span[0] = t
+                elif t > span[1]:
+                    span[1] = t
+    return {"statuses": statuses, "first": first, "by_type": by_type, "bound": bound,
+            "signers": signers, "signed": signed, "witnessed": witnessed, "events": len(children)}
+
+
 def _audit_checks(collection: Collection, children: list[Result],
-                  lineage: Sequence[Check]) -> list[Check]:
+                  lineage: Sequence[Check], tally: dict[str, Any]) -> list[Check]:
     checks: list[Check] = []
     if not children:
         checks.append(problem("events", R.ENVELOPE_NOT_FOUND,
                               f"no anchored events were found for {collection.target}"))
     else:
-        checks.append(_events_check(children))
+        checks.append(_events_check(tally))
     for what, why in collection.gaps:
         checks.append(problem("collection", R.SURFACE_UNAVAILABLE, f"{what}: {why}"))
     checks.extend(lineage)
     return checks
 
 
-def _events_check(children: list[Result]) -> Check:
-    counts = Counter(c.status for c in children)
+def _events_check(tally: dict[str, Any]) -> Check:
+    counts = tally["statuses"]
     worst = max(counts, key=lambda s: SEVERITY[s])
-    summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
-    detail = f"{len(children)} event(s): {summary}"
+    summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
+    detail = f"{tally['events']} event(s): {summary}"
     if worst is Status.VERIFIED:
         return passed("events", detail)
-    first = next(c for c in children if c.status is worst)
+    first = tally["first"][worst]
     label = first.subject.get("label") or first.subject.get("tx_id") or "event"
     return problem("events", first.reason,  # type: ignore[arg-type]
                    f"{detail}; first {worst.value}: {label} ({first.reason.value})")  # type: ignore[union-attr]
 
 
-def _subject(collection: Collection, children: list[Result], graph: dict[str, Any],
+def _subject(collection: Collection, tally: dict[str, Any], graph: dict[str, Any],
              policy: AuditPolicy) -> dict[str, Any]:
-    by_type = Counter(str(c.subject.get("event_type", "unknown")) for c in children)
-    by_status = Counter(c.status.value for c in children)
-    witnessed = sorted(w for c in children if isinstance(w := c.subject.get("witnessed_at"), str))
-    signed = sorted(s for c in children if isinstance(s := c.subject.get("signed_at"), str))
-    signers = sorted({k for c in children if isinstance(k := c.subject.get("public_key"), str)})
+    signed, witnessed = tally["signed"], tally["witnessed"]
     return {
         "target": collection.target,
-        "events": len(children),
-        "by_status": dict(by_status),
-        "by_event_type": dict(by_type),
-        "bound": sum(1 for c in children if c.subject.get("bound")),
-        "signers": signers,
+        "events": tally["events"],
+        "by_status": {s.value: n for s, n in tally["statuses"].items()},
+        "by_event_type": tally["by_type"],
+        "bound": tally["bound"],
+        "signers": sorted(tally["signers"]),
         "signed_at": {"earliest": signed[0], "latest": signed[-1]} if signed else None,
         "witnessed_at": {"earliest": witnessed[0], "latest": witnessed[-1]} if witnessed else None,
         "policy": policy.to_json(),

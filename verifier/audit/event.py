@@ -34,6 +34,10 @@ LOCAL_ORIGINS = ("mlflow-artifact:",)
 _FOUND: dict[str | None, Check] = {}  # origin -> shared passed check (the first few origins)
 _FOUND_MAX = 64  # bundle origins name one member per event: those are not kept
 _LINEAGE_TYPES = frozenset({mp.TRAINING, mp.REGISTRATION, mp.DATASET, mp.PROMOTION})
+# binding_check and receipt_check of an envelope without data item or receipt.
+_NO_BINDING = (binding_check(None, b"", None, AuditPolicy()), receipt_check(None, None, AuditPolicy())[0])
+_NO_BINDING_REQUIRED = (binding_check(None, b"", None, AuditPolicy(require_binding=True)),
+                        _NO_BINDING[1])
 
 
 @dataclass(slots=True)
@@ -119,6 +123,13 @@ def effective_origin(record: EventRecord) -> str:
 def proof_found_check(record: EventRecord) -> Check:
     """A1: were the anchored envelope bytes obtained for the tx id?"""
     fetch = record.fetch
+    if fetch is None and record.tx_id is not None and record.envelope is not None:
+        origin = record.envelope_origin  # effective_origin, inline
+        effective = origin or ""
+        if effective.startswith("bundle:"):
+            effective = record.hints.get("exported_envelope_origin", effective)
+        if not effective.startswith(LOCAL_ORIGINS):
+            return _found(origin)
     where = f" ({_per_gateway(fetch)})" if fetch is not None and fetch.per_gateway else ""
     if record.tx_id is None:
         return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "the event has no tx id: it was never anchored")
@@ -167,10 +178,15 @@ def check_event(
         checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
         return _outcome(key, checks, subject, None, None)
 
-    checks.append(binding_check(record.tx_id, envelope, record.data_item, policy))
-    receipt, info = receipt_check(record.tx_id, record.receipt, policy)
-    checks.append(receipt)
-    subject["bound"] = checks[1].outcome is Outcome.PASSED
+    if record.data_item is None and record.receipt is None:  # nothing to bind, no receipt
+        checks += _NO_BINDING_REQUIRED if policy.require_binding else _NO_BINDING
+        subject["bound"] = False
+        info = None
+    else:
+        checks.append(binding_check(record.tx_id, envelope, record.data_item, policy))
+        receipt, info = receipt_check(record.tx_id, record.receipt, policy)
+        checks.append(receipt)
+        subject["bound"] = checks[1].outcome is Outcome.PASSED
     if info is not None:
         subject["witnessed_at"] = info.witnessed_at
         subject["receipt_signer"] = info.receipt_signer
