@@ -290,3 +290,29 @@ def event_problems(result: Result) -> list[tuple[Result, Check]]:
     """(event, check) pairs for every non-passing check of an audit's events."""
     return [(c, k) for c in result.children for k in c.checks
             if k.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]
+
+
+def stream_collection(collection: Collection, source: Any, policy: AuditPolicy = DEFAULT_AUDIT_POLICY,
+                      *, limits: Limits = DEFAULT_LIMITS, workers: int = 1,
+                      verify_service: Callable[[str], VerifyAnswer] | None = None) -> Any:
+    """An `AuditRun` (stream.py) over an in-memory collection. The events are yielded once
+    the whole audit is decided; the streaming pipeline (issue 9) replaces this with
+    chunk-at-a-time decisions behind the same interface."""
+    from .stream import AuditRun, EventResult
+
+    state: dict[str, Result] = {}
+
+    def events() -> Any:
+        result = audit_collection(collection, policy, limits=limits, workers=workers,
+                                  verify_service=verify_service)
+        state["result"] = Result(result.kind, result.status, result.reason, result.checks,
+                                 result.subject, ())
+        for seq, child in enumerate(result.children):
+            yield EventResult(seq, child)
+
+    def finish() -> Result:
+        return state["result"]
+
+    records = collection.records
+    return AuditRun(source, policy, events, finish, total=len(records),
+                    loader=lambda seq: records[seq] if 0 <= seq < len(records) else None)

@@ -14,7 +14,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from verifier.cli.audit_cmd import add_source_options
+    from verifier.cli.options import add_source_options
 
     p = sub.add_parser(
         "export", help="export an MLflow lineage as an offline audit bundle (ZIP)",
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.cli.audit_cmd import UsageError, gateway_client, redact_uri, to_target, use_tracking_uri
+    from verifier.cli.options import UsageError, gateway_client, redact_uri, to_target, use_tracking_uri
     from verifier.sources.bundle import write_bundle
     from verifier.sources.errors import SourceError
     from verifier.sources.mlflow_reader import read_mlflow

@@ -14,7 +14,8 @@ def run_seed_verify(kind: str, ident: str, argv_rest: list[str]) -> int:
     """Audit `ident` as a run, model version or trace; parses its own flags from `argv_rest`."""
     import os
 
-    from verifier.cli.audit_cmd import add_policy_options, add_source_options, audit_mlflow
+    from verifier.cli import audit_cmd
+    from verifier.cli.options import add_policy_options, add_source_options
 
     parser = argparse.ArgumentParser(prog=f"ario-verifier verify {kind}", add_help=True)
     add_source_options(parser)
@@ -40,4 +41,5 @@ def run_seed_verify(kind: str, ident: str, argv_rest: list[str]) -> int:
         sys.stderr.write(f"ario-verifier verify {kind}: error: set MLFLOW_TRACKING_URI or pass "
                          "--tracking-uri\n")
         return 2
-    return audit_mlflow(uri, target, args)
+    args.tracking_uri = uri
+    return audit_cmd.run(args, target)

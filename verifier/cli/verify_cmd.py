@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         result = malformed_result("document", "intake", exc.reason, exc.detail)
         return _emit(args, result, args.path, render_human, render_json, exit_code, error=str(exc))
     if data.startswith(ZIP_MAGIC):
-        from verifier.cli.audit_cmd import audit_bundle_file
+        from verifier.cli import audit_cmd
 
-        return audit_bundle_file(args.path, args)
+        return audit_cmd.run(args, args.path)
     policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
     result = verify_document(data, payload, policy=policy, limits=limits)
     if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:

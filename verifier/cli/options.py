@@ -1,0 +1,276 @@
+"""Option plumbing shared by every auditing command (audit, export, verify's bundle and seed
+forms, browse, report): the options, the policy and gateway client they build, and
+`open_audit`, which turns parsed options into an `AuditRun` (verifier/audit/stream.py).
+
+One place, so `audit`, `browse` and `report` accept the same options and decide the same
+verdict for the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+_URI_ENV = "MLFLOW_TRACKING_URI"
+DEFAULT_GATEWAYS = ("https://turbo-gateway.com", "https://ardrive.net")
+_NAME_VERSION = re.compile(r"[^/:@\s][^/@]*/[0-9]+")
+_TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by audit, export and the seed forms: where bytes come from."""
+    p.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (live audit)")
+    p.add_argument("--gateway", action="append", default=[], metavar="URL",
+                   help="ar.io gateway to fetch anchored bytes from (repeatable, in order)")
+    p.add_argument("--quorum", type=int, default=1, metavar="N",
+                   help="N gateways must return identical bytes (default 1)")
+    p.add_argument("--offline", action="store_true", help="open no network connection at all")
+    p.add_argument("--no-cache", action="store_true", help="do not use the local byte cache")
+
+
+
+def add_policy_options(p: argparse.ArgumentParser) -> None:
+    """The trust policy (spec/audit.md §2) and output options."""
+    p.add_argument("--trusted-keys", metavar="FILE",
+                   help="file of allowed Ed25519 envelope keys (hex, one per line, or JSON list)")
+    p.add_argument("--allow-legacy", action="store_true",
+                   help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
+    p.add_argument("--require-binding", action="store_true",
+                   help="an event without a data item binding tx id and bytes is incomplete")
+    p.add_argument("--receipt-signer", action="append", default=[], metavar="ADDRESS",
+                   help="trusted Turbo receipt signer address (repeatable)")
+    p.add_argument("--ario-verify-url", metavar="URL",
+                   help="ask this ar.io Verify service about each tx (online only)")
+    p.add_argument("--min-attestation-level", type=int, choices=(1, 2, 3), metavar="N",
+                   help="ar.io Verify level below N makes the event incomplete")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="processes for large audits (default: CPU count)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+
+class UsageError(Exception):
+    """A command line that cannot be acted on (exit 2)."""
+
+
+
+def classify(source: str, tracking_uri: str | None) -> tuple[str, str, str]:
+    """("bundle", path, "") or ("mlflow", tracking uri, target)."""
+    if tracking_uri:
+        return "mlflow", tracking_uri, to_target(source)
+    if Path(source).is_file() or source.lower().endswith(".zip"):
+        return "bundle", source, ""
+    target = to_target(source)
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise UsageError(f"{source!r} is not a file; to audit it from MLflow pass --tracking-uri "
+                         "or set MLFLOW_TRACKING_URI")
+    return "mlflow", uri, target
+
+
+
+def to_target(text: str) -> str:
+    """models:/..., runs:/..., traces:/... as given; NAME/VERSION as models:/NAME/VERSION."""
+    if text.startswith(_TARGET_PREFIXES):
+        return text
+    if _NAME_VERSION.fullmatch(text):
+        return f"models:/{text}"
+    raise UsageError(f"{text!r} is not a target: expected models:/NAME/VERSION, runs:/RUN_ID, "
+                     "traces:/TRACE_ID or NAME/VERSION")
+
+
+
+def build_policy(args: argparse.Namespace) -> Any:
+    """AuditPolicy from the options (raises InputError for an unreadable key file)."""
+    from verifier.audit import AuditPolicy
+    from verifier.cli.inputs import load_trusted_keys
+
+    keys = getattr(args, "trusted_keys", None)
+    signers = getattr(args, "receipt_signer", None) or []
+    return AuditPolicy(
+        trusted_keys=load_trusted_keys(keys) if keys else None,
+        allow_legacy=bool(getattr(args, "allow_legacy", False)),
+        require_binding=bool(getattr(args, "require_binding", False)),
+        trusted_receipt_signers=frozenset(signers) if signers else None,
+        min_attestation_level=getattr(args, "min_attestation_level", None),
+    )
+
+
+
+def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_GATEWAYS) -> Any:
+    """A GatewayClient for the options; offline -> an offline client; None without gateways.
+
+    Raises UsageError for options that cannot work (a quorum larger than the list...)."""
+    from verifier.sources.cache import ByteCache
+    from verifier.sources.gateway import GatewayClient
+
+    if getattr(args, "offline", False):
+        return GatewayClient([], offline=True)
+    gateways = list(getattr(args, "gateway", None) or default)
+    if not gateways:
+        return None
+    quorum = getattr(args, "quorum", 1)
+    try:
+        cache = None if getattr(args, "no_cache", False) else ByteCache()
+        return GatewayClient(gateways, quorum=quorum, cache=cache)
+    except ValueError as exc:  # bad URL scheme, quorum larger than the gateway list...
+        raise UsageError(str(exc)) from None
+
+
+
+class Progress:
+    """Progress on stderr for long audits: a rewritten line on a TTY, sparse lines otherwise."""
+
+    def __init__(self, what: str, quiet: bool, minimum: int = 2000) -> None:
+        self.what, self.quiet, self.minimum = what, quiet, minimum
+        self.tty = sys.stderr.isatty()
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet or total < self.minimum:
+            return
+        pct = done * 100 // max(total, 1)
+        if self.tty:
+            sys.stderr.write(f"\r{self.what}: {done}/{total} ({pct}%)")
+            if done >= total:
+                sys.stderr.write("\n")
+        elif pct // 10 != self._last // 10 or done >= total:
+            sys.stderr.write(f"{self.what}: {done}/{total} ({pct}%)\n")
+        self._last = pct
+        sys.stderr.flush()
+
+
+
+@contextlib.contextmanager
+def use_tracking_uri(uri: str) -> Iterator[None]:
+    """$MLFLOW_TRACKING_URI = `uri` while reading a store, restored exactly afterwards.
+
+    MLflow resolves some locations (MLflow 3 logged-model artifacts) against its default
+    tracking URI rather than the client's, so without this a store given by --tracking-uri
+    could be read partly from another one.
+    """
+    before = os.environ.get(_URI_ENV)
+    os.environ[_URI_ENV] = uri
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_URI_ENV, None)
+        else:
+            os.environ[_URI_ENV] = before
+
+
+
+def redact_uri(uri: str) -> str:
+    """A URI fit for output: any user:password@ part is replaced by ***@."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", uri)
+
+
+
+
+# -- from options to an AuditRun -----------------------------------------------------------------
+
+
+def failure_result(check_id: str, reason: Any, detail: str, target: str = "") -> Any:
+    """A one-check audit `Result` for a run that could not start."""
+    from verifier.core.result import make_result, problem
+
+    return make_result("audit", [problem(check_id, reason, detail)], {"target": target})
+
+
+def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
+    """An `AuditRun` for the parsed options: `source` (default `args.source`) is an audit
+    bundle path or an MLflow target. Unreadable or hostile input gives a run whose verdict
+    says so (malformed / incomplete); only a command line that cannot be acted on raises
+    `UsageError`. The caller iterates the run, then closes it."""
+    from verifier.audit.stream import AuditRun, SourceInfo
+    from verifier.cli.inputs import InputError
+
+    source = source if source is not None else args.source
+    if getattr(args, "ario_verify_url", None) and getattr(args, "offline", False):
+        raise UsageError("--ario-verify-url needs the network; drop --offline")
+    kind, where, target = classify(source, getattr(args, "tracking_uri", None))
+    offline = bool(getattr(args, "offline", False)) or (kind == "bundle" and not getattr(args, "gateway", None))
+    if kind == "bundle":
+        info = SourceInfo("bundle", where, offline, {})
+    else:
+        info = SourceInfo("mlflow", target, offline, {"tracking_uri": redact_uri(where)})
+    try:
+        policy = build_policy(args)
+    except InputError as exc:
+        return AuditRun.failed(info, failure_result("policy", exc.reason, exc.detail, target))
+    if kind == "bundle":
+        collection = _read_bundle(where, args, info, policy)
+    else:
+        collection = _read_mlflow(where, target, args, info, policy)
+    if isinstance(collection, AuditRun):
+        return collection
+    run = _stream(collection, args, info, policy)
+    run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
+    return run
+
+
+def _read_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any) -> Any:
+    from verifier.audit.stream import AuditRun
+    from verifier.core.reasons import ReasonCode
+    from verifier.sources.bundle import read_bundle
+    from verifier.sources.errors import BundleError
+
+    if not Path(path).is_file():
+        return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
+                                                    f"cannot read {path}: no such file"), policy)
+    try:
+        collection = read_bundle(path)
+    except BundleError as exc:
+        return AuditRun.failed(info, failure_result("bundle", exc.reason, exc.message), policy)
+    except OSError as exc:
+        return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
+                                                    f"cannot read {path}: {exc.strerror or exc}"), policy)
+    if getattr(args, "gateway", None) and not getattr(args, "offline", False):
+        from verifier.audit.collect import confirm_on_gateways
+
+        client = gateway_client(args, ())
+        with client:
+            confirm_on_gateways(collection, client,
+                                Progress("confirming on gateways", getattr(args, "quiet", False), 200))
+    return collection
+
+
+def _read_mlflow(uri: str, target: str, args: argparse.Namespace, info: Any, policy: Any) -> Any:
+    from verifier.audit.stream import AuditRun
+    from verifier.sources.errors import SourceError
+    from verifier.sources.mlflow_reader import read_mlflow
+
+    client = gateway_client(args)
+    try:
+        with use_tracking_uri(uri):
+            return read_mlflow(uri, target, gateway=client)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except SourceError as exc:
+        return AuditRun.failed(info, failure_result("collection", exc.reason, exc.message, target),
+                               policy)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any) -> Any:
+    from verifier.audit import ArioVerifyClient
+    from verifier.audit.engine import stream_collection
+
+    url = getattr(args, "ario_verify_url", None)
+    service = ArioVerifyClient(url) if url else None
+    run = stream_collection(collection, info, policy,
+                            workers=max(1, getattr(args, "workers", 1) or 1),
+                            verify_service=service.query if service else None)
+    run.collection = collection  # for --write-tags
+    if service is not None:
+        run._close = service.close
+    return run
