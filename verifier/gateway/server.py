@@ -10,6 +10,11 @@ Routes:
   GET /, /info                    {"addresses": {"arweave": <receipt signer>}, ...}
   POST /__admin/faults            (only with admin=True) queue faults, JSON {"faults": [...]}
 
+Limits: an upload body is at most `max_item_bytes` (413 beyond) and at most `max_uploads`
+uploads are read at once (503 + Retry-After beyond), so memory held by request bodies is
+bounded by max_uploads x max_item_bytes (default 4 x 32 MiB). Every answer, including
+http.server's own errors (malformed request line, unsupported method), is JSON.
+
 The receipt key is RSA-2048 by default: Turbo uses RSA-4096, but generating one takes
 seconds and a local emulator gains nothing from it (``key_bits=4096`` is available).
 Nothing is ever posted to Arweave; ``deadlineHeight`` is `block_height` + 200.
@@ -44,6 +49,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{43}")
 _CTYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _TOKEN_TYPES = {"arweave": {1}, "solana": {2, 4}}
 _POST_PATH = re.compile(r"/(?:v1/)?tx(?:/([A-Za-z0-9_-]{1,32}))?/?")
+_LENGTH = re.compile(r"[0-9]{1,18}")
+#: Uploads read at the same time (each up to max_item_bytes in memory); more get 503.
+DEFAULT_MAX_UPLOADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, error: str, detail: str = "", **kw: Any) -> None:
         self._json(status, {"error": error, "detail": detail}, **kw)
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's own errors (malformed request line, header overflow, unknown
+        method) answered as JSON like every other answer, then the connection closed."""
+        self.close_connection = True
+        if not getattr(self, "command", None):
+            self.command = "GET"  # a request line too broken to name a method
+        self.request_version = self.protocol_version  # a status line even for "HTTP/0.9"
+        error = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large",
+                 501: "not_implemented", 505: "http_version_not_supported"}
+        detail = "".join(ch for ch in (message or "")[:200] if " " <= ch <= "~")
+        self._error(code, error.get(code, "error"), detail, close=True)
+
+    def _method_not_allowed(self) -> None:
+        if self.headers.get("Content-Length") is not None:
+            self.close_connection = True  # the body is not read
+        self._error(405, "method_not_allowed", f"{self.command} is not supported",
+                    extra={"Allow": "GET, HEAD, POST"}, close=True)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
+
     def _fault(self) -> bool:
         """Apply the next queued fault; True if it answered the request."""
         fault = self.server.gateway._next_fault()
@@ -197,6 +226,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._json(200, {"queued": gw.pending_faults()})
             return
+        if not gw._uploads.acquire(blocking=False):
+            self._error(503, "busy", f"{gw.max_uploads} uploads are already being read; retry",
+                        extra={"Retry-After": "1"}, close=True)
+            return
+        try:
+            self._upload(path)
+        finally:
+            gw._uploads.release()
+
+    def _upload(self, path: str) -> None:
+        gw = self.server.gateway
         if self._fault():
             return
         raw = self._body(gw.max_item_bytes)
@@ -228,9 +268,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, stored.receipt)
 
     def _body(self, limit: int) -> bytes | None:
+        """The request body, at most `limit` bytes; None once an error has been answered.
+
+        Content-Length must be 1-18 ASCII digits (``str.isdigit`` admits "²", which
+        ``int`` refuses, and ``int`` refuses more than 4,300 digits): anything else is a
+        400, never a traceback."""
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None:
             self._error(411, "length_required", "send a Content-Length", close=True)
+            return None
+        length = length.strip()
+        if not _LENGTH.fullmatch(length):
+            self._error(400, "bad_content_length",
+                        "Content-Length must be 1 to 18 ASCII digits", close=True)
             return None
         n = int(length)
         if n > limit:
@@ -253,7 +303,12 @@ class GatewayServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, *,
                  key_bits: int = 2048, faults: Iterable[Fault | int | dict] = (),
                  admin: bool = False, max_item_bytes: int = 32 * 1024 * 1024,
-                 block_height: int = 1_600_000, quiet: bool = True) -> None:
+                 block_height: int = 1_600_000, quiet: bool = True,
+                 max_uploads: int = DEFAULT_MAX_UPLOADS) -> None:
+        if max_uploads < 1:
+            raise ValueError("max_uploads must be at least 1")
+        self.max_uploads = max_uploads
+        self._uploads = threading.BoundedSemaphore(max_uploads)
         self.store = Store(db_path)
         self._key = self.store.receipt_key(key_bits)
         pub = self._key.public_key().public_numbers().n
@@ -318,6 +373,7 @@ class GatewayServer:
             "receiptKeyBits": self._key.key_size,
             "deadlineHeightIncrement": DEADLINE_INCREMENT,
             "maxItemBytes": self.max_item_bytes,
+            "maxConcurrentUploads": self.max_uploads,
         }
 
     # -- lifecycle -----------------------------------------------------------------------
