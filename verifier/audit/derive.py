@@ -253,6 +253,30 @@ def _rebuild(payload: dict[str, Any], committed: bytes, live: dict[str, Any] | N
                   else f"matches the {where}")
 
 
+def current_record(event_type: Any, payload: Mapping[str, Any],
+                   surface: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The re-derivable fields as the surface has them now (None: no surface or no rule),
+    for views that show an anchored-vs-current diff; the verdict never uses this."""
+    if not isinstance(surface, dict):
+        return None
+    if event_type == mp.TRAINING:
+        return _training_live(dict(payload), surface)[0]
+    if event_type == mp.REGISTRATION:
+        return _registration_live(dict(payload), surface)[0]
+    if event_type == mp.PROMOTION:
+        return _registry_fields(dict(payload), surface)[0]
+    if event_type == mp.DATASET:
+        return dataset_payload(surface)
+    if event_type == mp.PREDICTION:
+        tag = _trace_tag(surface)
+        try:
+            live = parse(tag).value if tag is not None else None
+        except Malformed:
+            return None
+        return live if isinstance(live, dict) else None
+    return None
+
+
 def _mismatch(fields: list[str], where: str = "MLflow") -> Check:
     return problem(CHECK, R.RECORD_MISMATCH, f"differs from the {where}: {', '.join(fields)}")
 

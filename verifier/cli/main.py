@@ -19,6 +19,7 @@ from .exitcodes import EXIT_USAGE
 COMMAND_MODULES = (
     "verify_cmd",
     "audit_cmd",
+    "browse_cmd",
     "export_cmd",
     "anchor_cmd",
     "keys_cmd",

@@ -1,0 +1,258 @@
+"""The audit runs in a child process; the app receives compact rows through a pipe.
+
+Verification holds the GIL about half the time, so an audit in a thread would freeze the
+UI. `Feed` starts `serve` in a spawned process: it opens the `AuditRun` from the parsed
+options (the same `open_audit` as `audit`), iterates it, sends each batch of events as
+`Row`s, keeps each full event result in a temporary file (so neither process holds every
+result in memory), and answers requests for one event's detail or for an export, between
+events while the audit runs and until the app closes the pipe afterwards.
+
+Messages child -> app (tuples): ("start", SourceInfo, total, policy json), ("rows", rows,
+done), ("summary", Result, counts, by_reason), ("detail", Detail), ("exported", what,
+path, error), ("usage", text), ("error", text). App -> child: ("detail", seq),
+("export", "json"|"pdf", path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+#: Rows are sent at least this often (seconds) and at most this many at a time.
+FLUSH_SECONDS = 0.1
+FLUSH_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to open: `mode` "audit" (bundle or MLflow), "document" or "jsonl"."""
+
+    mode: str
+    args: argparse.Namespace
+
+
+def open_run(spec: Spec) -> Any:
+    """The `AuditRun` for a spec (raises UsageError for a command line that cannot work)."""
+    if spec.mode == "audit":
+        from verifier.cli.options import open_audit
+
+        return open_audit(spec.args)
+    from .documents import open_documents
+
+    return open_documents(spec.args, jsonl=spec.mode == "jsonl")
+
+
+class ResultStore:
+    """Event results by seq in an anonymous temporary file (pickles), offsets in memory."""
+
+    def __init__(self) -> None:
+        self._fh = tempfile.TemporaryFile()
+        self._at: dict[int, tuple[int, int]] = {}
+        self._end = 0
+
+    def put(self, seq: int, result: Any) -> None:
+        data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        self._fh.seek(self._end)
+        self._fh.write(data)
+        self._at[seq] = (self._end, len(data))
+        self._end += len(data)
+
+    def get(self, seq: int) -> Any:
+        where = self._at.get(seq)
+        if where is None:
+            return None
+        self._fh.seek(where[0])
+        return pickle.loads(self._fh.read(where[1]))
+
+    def seqs(self) -> list[int]:
+        return sorted(self._at)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def serve(spec: Spec, out: Any, requests: Any) -> None:
+    """The child's main: drive the audit, stream rows, answer requests until the app leaves.
+
+    The child shares the app's terminal, so its stdout and stderr go to /dev/null: nothing
+    it prints may tear the screen, and a bug arrives as an ("error", text) message."""
+    import os
+
+    from verifier.cli.options import UsageError
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    store = ResultStore()
+    try:
+        try:
+            run = open_run(spec)
+        except UsageError as exc:
+            out.send(("usage", str(exc)))
+            return
+        with run:
+            _drive(run, store, out, requests)
+            while True:
+                try:
+                    msg = requests.recv()
+                except (EOFError, OSError):
+                    break
+                _answer(msg, run, store, out)
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the app went away
+    except Exception as exc:  # a bug: report it inside the app, never as a traceback
+        try:
+            out.send(("error", f"internal error: {type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+    finally:
+        store.close()
+
+
+def _drive(run: Any, store: ResultStore, out: Any, requests: Any) -> None:
+    from .rows import row_of
+
+    out.send(("start", run.source, run.total, run.policy.to_json()))
+    batch: list[Any] = []
+    last = time.monotonic()
+    done = 0
+    for ev in run:
+        store.put(ev.seq, ev.result)
+        batch.append(row_of(ev.seq, ev.result))
+        done += 1
+        now = time.monotonic()
+        if len(batch) >= FLUSH_ROWS or now - last >= FLUSH_SECONDS:
+            out.send(("rows", batch, done))
+            batch, last = [], now
+            while requests.poll():
+                _answer(requests.recv(), run, store, out)
+    out.send(("rows", batch, done))
+    s = run.summary
+    out.send(("summary", s.result, dict(s.counts), dict(s.by_reason)))
+
+
+def _answer(msg: Any, run: Any, store: ResultStore, out: Any) -> None:
+    if not isinstance(msg, tuple) or not msg:
+        return
+    if msg[0] == "detail":
+        from .evidence import build_detail
+
+        seq = msg[1]
+        out.send(("detail", build_detail(seq, store.get(seq), run.evidence(seq))))
+    elif msg[0] == "export":
+        what, path = msg[1], msg[2]
+        try:
+            _export(what, path, run, store)
+        except OSError as exc:
+            out.send(("exported", what, path, f"cannot write {path}: {exc.strerror or exc}"))
+        except ImportError as exc:
+            out.send(("exported", what, path, f"the {what} export needs {exc.name}"))
+        else:
+            out.send(("exported", what, path, None))
+
+
+def full_result(run: Any, store: ResultStore) -> Any:
+    """The audit `Result` with every event as a child, in source order (for exports)."""
+    from verifier.core.result import Result
+
+    r = run.summary.result
+    return Result(r.kind, r.status, r.reason, r.checks, r.subject,
+                  tuple(store.get(seq) for seq in store.seqs()))
+
+
+def _export(what: str, path: str, run: Any, store: ResultStore) -> None:
+    if not run.finished:
+        raise OSError("the audit has not finished yet")
+    result = full_result(run, store)
+    if what == "pdf":
+        from verifier.report import write_pdf  # type: ignore[import-not-found]
+
+        write_pdf(result, run.source, path)
+        return
+    from verifier.cli.audit_render import render_audit_json
+
+    extra = {"input": run.source.label, "source": run.source.kind, **run.source.details}
+    with open(path, "w", encoding="utf-8") as fh:
+        render_audit_json(result, extra, fh)
+
+
+class Feed:
+    """The app's end of one audit child: `recv()` blocks for the next message (EOFError
+    once the child is gone); `request()` never blocks the UI for long; `close()` ends it.
+
+    The child is `python -m verifier.tui.feed` (not multiprocessing's spawn, which re-runs
+    the caller's main module), importing the same `verifier` as this process, talking
+    over two pipes wrapped as multiprocessing connections."""
+
+    def __init__(self, spec: Spec) -> None:
+        import os
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+        from pathlib import Path
+
+        import verifier
+
+        down_r, down_w = os.pipe()  # app -> child
+        up_r, up_w = os.pipe()      # child -> app
+        env = dict(os.environ)
+        root = str(Path(verifier.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # Not a daemon: the audit may start its own worker processes.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "verifier.tui.feed", str(down_r), str(up_w)],
+            pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        os.close(down_r)
+        os.close(up_w)
+        self._inbox, self._outbox = Connection(up_r, writable=False), Connection(down_w, readable=False)
+        self._outbox.send(spec)
+
+    def recv(self) -> Any:
+        return self._inbox.recv()
+
+    def request(self, *msg: Any) -> bool:
+        try:
+            self._outbox.send(msg)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the request pipe (the child exits at its next look), then end it if busy."""
+        import subprocess
+
+        try:
+            self._outbox.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(0.5)
+        except subprocess.TimeoutExpired:  # still auditing: it is ours to end
+            self.process.terminate()
+            self.process.wait(5)
+        try:
+            self._inbox.close()
+        except OSError:
+            pass
+
+
+def _child_main(argv: list[str]) -> None:
+    from multiprocessing.connection import Connection
+
+    requests, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+    try:
+        spec = requests.recv()
+    except (EOFError, OSError):
+        return
+    serve(spec, out, requests)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child_main(sys.argv[1:])
