@@ -364,7 +364,8 @@ class BrowseApp(App[int]):
         return exit_code(self.summary.status)
 
     async def action_quit(self) -> None:
-        self.exit(self.verdict_code())
+        code = self.verdict_code()
+        self.exit(code, return_code=code)
 
     def on_unmount(self) -> None:
         if self.feed is not None:

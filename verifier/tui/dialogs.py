@@ -97,6 +97,8 @@ class HelpScreen(_Modal):
 class FilterScreen(_Modal):
     """Choose statuses, types and reasons to show (none chosen in a list = all)."""
 
+    BINDINGS = [Binding("enter", "apply", "apply", priority=True)]
+
     def __init__(self, query: Query, statuses: dict[str, int], types: dict[str, int],
                  reasons: dict[str, int]) -> None:
         super().__init__()
@@ -137,7 +139,7 @@ class FilterScreen(_Modal):
                            self._chosen("filter-type"), self._chosen("filter-reason"),
                            q.search, q.sort))
 
-    def key_enter(self) -> None:
+    def action_apply(self) -> None:
         self._apply()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -1,0 +1,252 @@
+"""Pilot-driven tests of `ario-verifier browse` on real bundles (the audit runs in its real
+child process): verdict, failures first, detail, diff, chain walk, copy, filter, search,
+export, hostile input and markup injection, quit with the verdict's exit code."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import drive
+
+from verifier.core.reasons import Status
+from verifier.tui.detail import DetailScreen
+from verifier.tui.dialogs import CopyScreen, FilterScreen, HelpScreen
+from verifier.tui.widgets import EventTable
+
+
+
+def _plain(app) -> str:
+    lines = []
+    for strip in app.screen._compositor.render_strips():
+        lines.append("".join(seg.text for seg in strip))
+    return "\n".join(lines)
+
+
+def test_failed_bundle_shows_the_failure_first_and_its_diff(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        seen["main"] = _plain(app)
+        table = app.query_one("#events", EventTable)
+        seen["first"] = app.index.rows[table.current]
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
+                break
+        await pilot.pause(0.1)
+        seen["detail"] = _plain(app)
+        seen["diff"] = app.screen.detail.diff
+        await pilot.press("q")
+
+    app = drive(bundle("record-mismatch-metric"), script)
+    assert app.return_value == 1
+    assert "✗ FAILED" in seen["main"] and "record_mismatch" in seen["main"]
+    assert "signer pinned · receipt signer pinned" in seen["main"]
+    assert seen["first"].status is Status.FAILED and seen["first"].reason == "record_mismatch"
+    assert seen["diff"] and seen["diff"][0][0].startswith("metrics.")
+    assert "anchored (signed)" in seen["detail"] and "current (MLflow)" in seen["detail"]
+    assert "record_mismatch" in seen["detail"]
+
+
+def test_walk_the_chain_and_copy_the_tx_id(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        training = next(r.seq for r in app.index.rows.values() if r.event_type == "training_complete")
+        app.open_event(training)
+        await pilot.pause(0.2)
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.1)
+        seen["after_next"] = app.screen.seq
+        await pilot.press("left_square_bracket")
+        await pilot.pause(0.1)
+        seen["after_prev"] = app.screen.seq
+        await pilot.press("left_square_bracket")  # GENESIS: stays, says so
+        await pilot.pause(0.1)
+        seen["at_root"] = app.screen.seq
+        seen["training"] = training
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        seen["copy_screen"] = isinstance(app.screen, CopyScreen)
+        seen["copy_text"] = _plain(app)
+        seen["clipboard"] = app.clipboard
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        seen["back"] = isinstance(app.screen, DetailScreen)
+
+    app = drive(bundle("ok-stored-unpinned"), script)
+    rows = app.index.rows
+    nxt = rows[seen["after_next"]]
+    assert nxt.previous_hash == rows[seen["training"]].tx_id
+    assert seen["after_prev"] == seen["training"] == seen["at_root"]
+    tx = rows[seen["training"]].tx_id
+    assert seen["copy_screen"] and seen["clipboard"] == tx and tx in seen["copy_text"]
+    assert "OSC 52" in seen["copy_text"]
+    assert seen["back"] is False
+
+
+def test_filter_search_sort_and_clear(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        n = len(app.index)
+        await pilot.press("f")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, FilterScreen)
+        lists = app.screen.query("SelectionList")
+        lists[1].select("prediction")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        seen["types"] = {app.index.rows[s].event_type for s in app.index.view}
+        seen["line"] = _plain(app)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        seen["cleared"] = len(app.index.view) == n
+        tx = app.index.rows[app.index.view[-1]].tx_id
+        await pilot.press("slash")
+        await pilot.press(*tx[:6])
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        seen["search"] = [app.index.rows[s].tx_id for s in app.index.view]
+        seen["tx"] = tx
+        await pilot.press("escape", "s")
+        await pilot.pause(0.1)
+        seen["sort"] = app.index.query.sort
+
+    drive(bundle("ok-stored-unpinned"), script)
+    assert seen["types"] == {"prediction"}
+    assert "type: prediction" in seen["line"]
+    assert seen["cleared"]
+    assert seen["tx"] in seen["search"] and all(t.lower().startswith(seen["tx"][:6].lower())
+                                                for t in seen["search"])
+    assert seen["sort"] == "type"
+
+
+def test_hostile_bundle_is_a_malformed_verdict_inside_the_app(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        seen["text"] = _plain(app)
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        seen["checks"] = _plain(app)
+        await pilot.press("escape")
+        await pilot.press("q")
+
+    app = drive(bundle("not-a-zip"), script)
+    assert app.return_value == 2
+    assert "! MALFORMED" in seen["text"] and "bundle_malformed" in seen["text"]
+    assert "no events" in seen["text"]
+    assert "bundle_malformed" in seen["checks"]
+
+
+def test_missing_file_is_incomplete_not_a_traceback(tmp_path):
+    seen = {}
+
+    async def script(pilot, app):
+        seen["text"] = _plain(app)
+        await pilot.press("q")
+
+    app = drive([str(tmp_path / "gone.zip")], script)
+    assert app.return_value == 2  # input_unreadable is malformed, as in `audit`
+    assert "input_unreadable" in seen["text"]
+
+
+def test_untrusted_strings_are_shown_literally(tmp_path):
+    """`[bold]` markup, a bidi override and an escape byte in an envelope are shown as text."""
+    env = {"spec_version": "ario.mlflow/v1", "event_type": "[bold red]pwn[/]\u202e\x1b[2J",
+           "event_id": "e1", "subject": {}, "payload_hash": "00" * 32,
+           "previous_hash": "GENESIS", "signed_at": "2026", "public_key": "00" * 32,
+           "signature": "00" * 64}
+    path = tmp_path / "envs.jsonl"
+    path.write_text(json.dumps(env) + "\n" + "not json\n")
+    seen = {}
+
+    async def script(pilot, app):
+        seen["main"] = _plain(app)
+        await pilot.press("down", "enter")  # the malformed line 2 comes first
+        await pilot.pause(0.5)
+        seen["detail"] = _plain(app)
+
+    app = drive([str(path)], script, size=(120, 30))
+    assert app.verdict_code() == 2  # the unparseable line is malformed
+    assert "[bold red]pwn[/]\\u202e\\u001b[2J" in seen["main"]
+    assert "\x1b" not in seen["main"] and "\u202e" not in seen["main"]
+    assert "[bold red]pwn[/]" in seen["detail"]
+
+
+def test_help_lists_keys_statuses_and_every_reason(bundle):
+    from verifier.core.reasons import ReasonCode
+
+    seen = {}
+
+    async def script(pilot, app):
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        seen["help"] = isinstance(app.screen, HelpScreen)
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=200, file=io.StringIO())
+        console.print(app.screen.query_one("Static").content)
+        seen["body"] = console.file.getvalue()
+
+    drive(bundle("ok-stored-unpinned"), script)
+    assert seen["help"]
+    for code in ReasonCode:
+        assert code.value in seen["body"]
+
+
+def test_export_json_matches_audit_json(bundle, tmp_path, capsys):
+    from verifier.cli.main import main
+
+    argv = bundle("record-mismatch-metric")
+    out = tmp_path / "report.json"
+
+    async def script(pilot, app):
+        app.feed.request("export", "json", str(out))
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if out.exists() and out.stat().st_size:
+                break
+        await pilot.pause(0.2)
+
+    drive(argv, script)
+    main(["audit", *argv, "--json", "-q"])
+    expected = json.loads(capsys.readouterr().out)
+    got = json.loads(out.read_text())
+    assert got == expected
+
+
+def test_rerun_with_another_policy_changes_the_verdict(bundle, tmp_path):
+    seen = {}
+    argv = bundle("ok-pinned")
+    plain = [argv[0]]  # the same bundle without its policy
+
+    async def script(pilot, app):
+        seen["before"] = app.summary.status
+        keys = argv[argv.index("--trusted-keys") + 1]
+        app._rerun({"trusted_keys": keys, "receipt_signer": [], "require_binding": True,
+                    "allow_legacy": False})
+        await pilot.pause(0.1)
+        while app.summary is None:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        seen["after"] = app.summary.status
+        seen["text"] = _plain(app)
+        other = tmp_path / "other-keys.txt"
+        other.write_text("ab" * 32 + "\n")
+        app._rerun({"trusted_keys": str(other)})
+        while app.summary is None:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        seen["untrusted"] = (app.summary.status, app.summary.reason.value)
+
+    drive(plain, script)
+    assert seen["before"] is Status.VERIFIED and seen["after"] is Status.VERIFIED
+    assert "signer pinned" in seen["text"]
+    assert seen["untrusted"] == (Status.FAILED, "untrusted_signer")
