@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import drive
+from browse_util import drive
 
 from verifier.core.reasons import Status
 from verifier.tui.detail import DetailScreen
