@@ -80,9 +80,9 @@ class BrowseApp(App[int]):
         for etype in ("model_registered", "training_complete"):
             row = next((r for r in rows if r.event_type == etype and r.label), None)
             if row is not None:
-                return row.label, f"signed, {row.status.value}"
+                return row.label, "signed"
         target = self.summary.subject.get("target") if isinstance(self.summary.subject, dict) else None
-        return (target, "unsigned claim of the source") if isinstance(target, str) else ("", "")
+        return (target, "unsigned claim") if isinstance(target, str) else ("", "")
 
     # -- layout --------------------------------------------------------------------------
 

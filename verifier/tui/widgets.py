@@ -172,9 +172,9 @@ class EventTable(ScrollView, can_focus=True):
     # -- rendering -----------------------------------------------------------------------
 
     def _columns(self, width: int) -> list[tuple[str, int]]:
-        cols = [("status", 12), ("type", 18), ("signed (claimed)", 20)]
+        cols = [("status", 13), ("type", 18), ("claimed at", 20 if width >= 100 else 15)]
         if width >= 112:
-            cols.append(("witnessed", 20))
+            cols.append(("witnessed at", 20))
         cols.append(("tx id", 44 if width >= 150 else 14))
         rest = width - sum(w for _, w in cols)
         cols.append(("reason", max(rest, 8)))
@@ -184,8 +184,9 @@ class EventTable(ScrollView, can_focus=True):
         values = {
             "status": (f"{MARK[row.status]} {row.status.value}", STATUS_STYLE[row.status]),
             "type": (clean(row.event_type), ""),
-            "signed (claimed)": (clean(row.signed_at[:19].replace("T", " ")), ""),
-            "witnessed": (clean(row.witnessed_at[:19].replace("T", " ")), ""),
+            "claimed at": (clean(row.signed_at[:19].replace("T", " ")
+                                       [0 if cols[2][1] >= 20 else 5:]), ""),
+            "witnessed at": (clean(row.witnessed_at[:19].replace("T", " ")), ""),
             "tx id": (clean(row.tx_id if len(row.tx_id) <= 43 else short(row.tx_id, 43))
                       if cols[-2][1] >= 44 else short(clean(row.tx_id), 13), ""),
             "reason": (clean(row.reason) if row.reason else "", "bold" if row.reason else ""),
@@ -197,7 +198,7 @@ class EventTable(ScrollView, can_focus=True):
         cols = self._columns(width)
         if y == 0:
             style = self.get_component_rich_style("event-table--header")
-            text = "".join(set_cell_size(name, w) for name, w in cols)
+            text = "".join(set_cell_size(name, w - 1) + " " for name, w in cols)
             return Strip([Segment(set_cell_size(text, width), style)])
         view = self.index.view
         i = round(self.scroll_offset.y) + y - 1
