@@ -26,7 +26,8 @@ EXIT = {"verified": 0, "failed": 1, "malformed": 2, "incomplete": 3}
 AUDIT_CODES = {
     "binding_unchecked", "envelope_not_found", "gateway_unavailable", "gateway_disagreement",
     "record_mismatch", "surface_unavailable", "artifact_hash_mismatch", "dataset_unresolved",
-    "bundle_malformed", "bundle_limit_exceeded", "bundle_unsafe_path",
+    "bundle_malformed", "bundle_limit_exceeded", "bundle_unsafe_path", "target_mismatch",
+    "event_omitted", "target_unconfirmed",
 }
 
 

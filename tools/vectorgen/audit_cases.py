@@ -419,7 +419,7 @@ def bundle_members(lin: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes
         members[name] = json_member(dict(sorted(files.items())))
         model_files[run_id] = name
     manifest = {
-        "format": FORMAT, "target": TARGET, "created_at": CREATED_AT,
+        "format": FORMAT, "target": lin.get("target", TARGET), "created_at": CREATED_AT,
         "tool": {"name": "ario-verifier tools/gen_vectors.py", "version": "1"},
         "members": [{"path": n, "sha256": h(d), "size": len(d)} for n, d in sorted(members.items())],
         "events": entries, "model_files": model_files, "gaps": [list(g) for g in lin["gaps"]],
@@ -536,6 +536,16 @@ def content_vectors(base: dict[str, Any]) -> list[Vector]:
     def dataset_missing(lin_: dict[str, Any]) -> None:
         lin_["events"] = [e for e in lin_["events"] if e["event_type"] != "dataset"]
 
+    def claim_other_target(lin_: dict[str, Any]) -> None:
+        lin_["target"] = "models:/fraud-prod/42"
+
+    def promotion_omitted(lin_: dict[str, Any]) -> None:
+        lin_["events"] = [e for e in lin_["events"] if e["event_type"] != "stage_transition"]
+
+    def unconfirmed_trace(lin_: dict[str, Any]) -> None:
+        lin_["target"] = "traces:/tr-not-in-the-bundle"
+        lin_["events"] = [e for e in lin_["events"] if e["event_type"] != "prediction"]
+
     stored = bundle(base, method="stored")
     return [
         _vec("ok-pinned", "The whole lineage (dataset, training, registration, promotion, prediction), "
@@ -587,6 +597,16 @@ def content_vectors(base: dict[str, Any]) -> list[Vector]:
              bundle(lin(model_file_changed)), "failed", "artifact_hash_mismatch", P),
         _vec("dataset-unresolved", "The training's dataset input has no dataset event in the bundle.",
              ["audit.md#A8"], bundle(lin(dataset_missing)), "incomplete", "dataset_unresolved", P),
+        _vec("target-mismatch", "Only the manifest's target is changed, to models:/fraud-prod/42: every "
+             "event verifies, but the signed registration names another model version.",
+             ["audit.md#A12"], bundle(lin(claim_other_target)), "failed", "target_mismatch", P),
+        _vec("promotion-omitted", "The stage_transition event is dropped consistently (members and "
+             "index entry), but the registry surface records the version in Production and its "
+             "ario.promotion_tx tag names the dropped tx: missing evidence.",
+             ["audit.md#A13"], bundle(lin(promotion_omitted)), "incomplete", "event_omitted", P),
+        _vec("target-unconfirmed", "The manifest claims a trace as its target, but the bundle holds no "
+             "prediction event: every event verifies, yet none confirms the claimed target.",
+             ["audit.md#A12"], bundle(lin(unconfirmed_trace)), "incomplete", "target_unconfirmed", P),
     ]
 
 

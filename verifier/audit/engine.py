@@ -24,12 +24,14 @@ from verifier.core.result import Check, Outcome, Result, make_result, passed, pr
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
+from .completeness import CompletenessFold
 from .event import EventOutcome, check_event, pack, unpack
 from .lineage import (
     _HIDDEN, _NO_NODE, chain_findings, dataset_check, dataset_key, registration_artifacts,
     training_artifacts,
 )
 from .policy import DEFAULT_AUDIT_POLICY, AuditPolicy
+from .subject import SubjectFold
 
 KIND = "audit"
 EVENT_KIND = "event"
@@ -92,6 +94,7 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
             trainings.setdefault(o.facts["run_id"], o.facts)
 
     children: list[Result] = []
+    subject, complete = SubjectFold(collection.target), CompletenessFold()  # A12, A13
     per_event = findings.per_event
     for i, o in enumerate(outcomes):
         outcomes[i] = None  # type: ignore[call-overload]  # the child result replaces it
@@ -117,12 +120,17 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
                                             policy.min_attestation_level)
             checks.append(check)
             o.subject.update(info)
-        children.append(_event_result(o, checks, local))
+        child = _event_result(o, checks, local)
+        children.append(child)
+        subject.observe(child, facts)
+        complete.observe(child, facts, records[i].surface)
 
     tally = _tally(children)
     checks = _audit_checks(collection, children, findings.lineage, tally)
-    return make_result(KIND, checks, _subject(collection, tally, findings.graph, policy),
-                       children)
+    checks += [subject.finish(), complete.finish()]
+    out = _subject(collection, tally, findings.graph, policy)
+    out["subject"] = subject.to_json()
+    return make_result(KIND, checks, out, children)
 
 
 def _event_result(o: EventOutcome, checks: list[Check], local: int) -> Result:

@@ -58,8 +58,10 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
     stream = stream or sys.stdout
     colour = use_colour(stream)
     s = result.subject
-    target = s.get("target") or ""
-    stream.write(f"Audit of {target} ({label})\n" if target and target != label else f"Audit of {label}\n")
+    stream.write(f"Audit of {subject_text(s.get('subject'))} ({label})\n")
+    target = s.get("target")
+    if isinstance(target, str) and target and target != label:
+        stream.write(f"  claimed target (the source's claim, not evidence): {target}\n")
     counts = s.get("by_event_type") or {}
     if counts:
         stream.write("  events: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + "\n")
@@ -97,6 +99,19 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
         first = next((c for c in result.checks if c.reason is result.reason), None)
         why = first.detail if first is not None and first.detail else meaning(result.reason)
         stream.write(f"\n{verdict} [{result.reason.value}]: {why}\n")
+
+
+def subject_text(subject: Any) -> str:
+    """What the verified signed events name: "model M v3, run R, dataset D" (bounded)."""
+    if not isinstance(subject, dict):
+        return "(no verified event names a subject)"
+    parts = [f"model {m.get('name')} v{m.get('version')}" for m in (subject.get("model_versions") or [])[:2]]
+    parts += [f"run {r}" for r in (subject.get("run_ids") or [])[:2]]
+    parts += [f"dataset {d.get('name')}" for d in (subject.get("datasets") or [])[:2]]
+    traces = subject.get("trace_ids") or []
+    if traces and not parts:
+        parts.append(f"trace {traces[0]}")
+    return ", ".join(parts) if parts else "(no verified event names a subject)"
 
 
 def problem_lines(result: Result) -> list[str]:

@@ -103,6 +103,9 @@ class ReasonCode(str, Enum):
     BUNDLE_MALFORMED = "bundle_malformed"
     BUNDLE_LIMIT_EXCEEDED = "bundle_limit_exceeded"
     BUNDLE_UNSAFE_PATH = "bundle_unsafe_path"
+    TARGET_MISMATCH = "target_mismatch"
+    TARGET_UNCONFIRMED = "target_unconfirmed"
+    EVENT_OMITTED = "event_omitted"
 
 
 _M, _F, _I = Status.MALFORMED, Status.FAILED, Status.INCOMPLETE
@@ -177,6 +180,9 @@ REASONS: dict[ReasonCode, tuple[Status, str]] = {
     ReasonCode.BUNDLE_MALFORMED: (_M, "the audit bundle is not a well-formed archive"),
     ReasonCode.BUNDLE_LIMIT_EXCEEDED: (_M, "the audit bundle exceeds a size or count limit"),
     ReasonCode.BUNDLE_UNSAFE_PATH: (_M, "the audit bundle holds an unsafe member path"),
+    ReasonCode.TARGET_MISMATCH: (_F, "the claimed audit target contradicts the signed events"),
+    ReasonCode.TARGET_UNCONFIRMED: (_I, "no verified signed event names the claimed target"),
+    ReasonCode.EVENT_OMITTED: (_I, "an MLflow state or tx tag has no anchored event in the evidence"),
 }
 
 
