@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, source: str | None = None) -> int:
-    """Audit `source` (default `args.source`) and print the verdict; the exit code."""
+def run(args: argparse.Namespace, source: str | None = None, label: str | None = None) -> int:
+    """Audit `source` (default `args.source`) and print the verdict, naming the input
+    `label` (default: the source); the exit code."""
     from verifier.cli.exitcodes import EXIT_USAGE
 
     source = source if source is not None else args.source
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace, source: str | None = None) -> int:
         sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
         return EXIT_USAGE
     with audit:
-        return _drive(audit, args, where if kind == "bundle" else audit.source.label)
+        return _drive(audit, args, label or (where if kind == "bundle" else audit.source.label))
 
 
 def _drive(audit: Any, args: argparse.Namespace, label: str) -> int:

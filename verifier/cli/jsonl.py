@@ -9,17 +9,21 @@ the exit code is that of the worst status seen.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from typing import Iterator, TextIO
 
 from verifier.batch import verify_many
 from verifier.cli.exitcodes import exit_code
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
 from verifier.core.limits import Limits
 from verifier.core.policy import Policy
 from verifier.core.reasons import SEVERITY, Status
 
 _BAD_LINE = b'{"__unparseable_line__":'  # forces a malformed verdict with the kernel's reason
+_HEX = re.compile(rb"(?:[0-9a-fA-F]{2})*")
 
 
 def _items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
@@ -29,20 +33,30 @@ def _items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
             continue
         if line.startswith(b'{"envelope"'):
             try:
-                wrapper = json.loads(line)
-                env = wrapper["envelope"].encode("utf-8")
-                if "payload_hex" in wrapper:
-                    payload = bytes.fromhex(wrapper["payload_hex"])
-                elif "payload" in wrapper:
-                    payload = wrapper["payload"].encode("utf-8")
-                else:
-                    payload = None
-            except (ValueError, KeyError, AttributeError, TypeError):
-                yield _BAD_LINE, None
+                wrapper = load(line, limits)
+            except Malformed:  # the kernel reads the line again and names the same reason
+                yield line, None
                 continue
-            yield env, payload
+            yield _unwrap(wrapper)
         else:
             yield line, None
+
+
+def _unwrap(wrapper: dict) -> tuple[bytes, bytes | None]:
+    """(envelope bytes, payload bytes | None) from a strictly parsed wrapper line, or the
+    bad-line marker when its fields have the wrong types."""
+    env, hex_text, text = wrapper.get("envelope"), wrapper.get("payload_hex"), wrapper.get("payload")
+    if not isinstance(env, str):
+        return _BAD_LINE, None
+    if "payload_hex" in wrapper:
+        if not isinstance(hex_text, str) or not _HEX.fullmatch(hex_text.encode("ascii", "replace")):
+            return _BAD_LINE, None
+        return env.encode("utf-8"), bytes.fromhex(hex_text)
+    if "payload" in wrapper:
+        if not isinstance(text, str):
+            return _BAD_LINE, None
+        return env.encode("utf-8"), text.encode("utf-8")
+    return env.encode("utf-8"), None
 
 
 def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,

@@ -37,7 +37,8 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
 def add_policy_options(p: argparse.ArgumentParser) -> None:
     """The trust policy (spec/audit.md §2) and output options."""
     p.add_argument("--trusted-keys", metavar="FILE",
-                   help="file of allowed Ed25519 envelope keys (hex, one per line, or JSON list)")
+                   help="file of allowed Ed25519 envelope keys: hex one per line, a JSON list, "
+                   "or a key file from `keys generate` (only its public key is read)")
     p.add_argument("--allow-legacy", action="store_true",
                    help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
     p.add_argument("--require-binding", action="store_true",

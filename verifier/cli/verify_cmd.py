@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 SEED_FORMS = ("run", "model", "trace")
-ZIP_MAGIC = b"PK\x03\x04"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local header; an empty archive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-legacy", action="store_true",
                    help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
     p.add_argument("--trusted-keys", metavar="FILE",
-                   help="file of allowed Ed25519 public keys (hex, one per line, or a JSON list)")
+                   help="file of allowed Ed25519 public keys: hex one per line, a JSON list, "
+                   "or a key file from `keys generate` (only its public key is read)")
     p.add_argument("--max-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
                    help="refuse inputs larger than N bytes (default 64 MiB)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.cli.inputs import InputError, load_trusted_keys, read_input
+    from verifier.cli.inputs import InputError, load_trusted_keys, read_head, read_input
     from verifier.cli.exitcodes import EXIT_USAGE, exit_code
     from verifier.cli.render import render_human, render_json
     from verifier.core.detect import verify_document
@@ -58,25 +59,45 @@ def run(args: argparse.Namespace) -> int:
     if args.max_bytes <= 0:
         sys.stderr.write("ario-verifier verify: error: --max-bytes must be positive\n")
         return EXIT_USAGE
+    if args.path == "-" and args.payload == "-":
+        sys.stderr.write("ario-verifier verify: error: the document and --payload cannot both "
+                         "be read from stdin; give one of them as a file\n")
+        return EXIT_USAGE
     limits = Limits(max_document_bytes=args.max_bytes)
     if args.jsonl:
         return _run_jsonl(args, limits)
     try:
-        data = read_input(args.path, limits.max_document_bytes)
-        payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
         trusted = load_trusted_keys(args.trusted_keys) if args.trusted_keys else None
+    except InputError as exc:  # the keys file is at fault, not the document
+        result = malformed_result("trusted_keys", "trusted_keys", exc.reason, exc.detail)
+        return _emit(args, result, args.path, render_human, render_json, exit_code,
+                     error=str(exc), extra={"trusted_keys": args.trusted_keys}, show=False)
+    try:
+        head = read_head(args.path, 4)
+        if head in ZIP_MAGICS:
+            return _audit_zip(args, head)
+        data = read_input(args.path, limits.max_document_bytes, head if args.path == "-" else b"")
+        payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
     except InputError as exc:
         result = malformed_result("document", "intake", exc.reason, exc.detail)
         return _emit(args, result, args.path, render_human, render_json, exit_code, error=str(exc))
-    if data.startswith(ZIP_MAGIC):
-        from verifier.cli import audit_cmd
-
-        return audit_cmd.run(args, args.path)
     policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
     result = verify_document(data, payload, policy=policy, limits=limits)
     if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:
         sys.stderr.write("hint: this is a legacy envelope; re-run with --allow-legacy to accept it\n")
     return _emit(args, result, args.path, render_human, render_json, exit_code)
+
+
+def _audit_zip(args: argparse.Namespace, head: bytes) -> int:
+    """An audit bundle: audited exactly as `audit` would (same verdict for the same bytes).
+    From stdin it is first spooled to a private temporary file."""
+    from verifier.cli import audit_cmd
+    from verifier.cli.inputs import spool_stdin
+
+    if args.path != "-":
+        return audit_cmd.run(args, args.path)
+    with spool_stdin(head) as path:
+        return audit_cmd.run(args, str(path), label="-")
 
 
 def _run_jsonl(args: argparse.Namespace, limits) -> int:
@@ -107,13 +128,17 @@ def _run_jsonl(args: argparse.Namespace, limits) -> int:
                      summary_only=args.summary)
 
 
-def _emit(args, result, label, render_human, render_json, exit_code, error: str | None = None) -> int:
+def _emit(args, result, label, render_human, render_json, exit_code, error: str | None = None,
+          extra: dict | None = None, show: bool = True) -> int:
+    """One JSON object under --json; otherwise the error (if any) on stderr and, when `show`,
+    the result as text."""
     if args.json:
-        render_json(result, {"input": label})
+        render_json(result, {"input": label, **(extra or {})})
     else:
         if error:
-            sys.stderr.write(f"ario-verifier verify: {error}\n")
-        render_human(result, label)
+            sys.stderr.write(f"ario-verifier verify: error: {error}\n")
+        if show:
+            render_human(result, label)
     return exit_code(result.status)
 
 

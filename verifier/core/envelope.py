@@ -90,6 +90,12 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
             if sv.__class__ is str and len(_PROFILES) < 64:
                 _PROFILES[sv] = profile
         checks.append(_OK_SPEC)
+    elif not ("public_key" in env or "signature" in env or "payload_hash" in env):
+        # S4: legacy means an envelope without spec_version, not any object at all.
+        checks.append(problem("spec_version", R.UNKNOWN_DOCUMENT,
+                              "not an envelope: no spec_version, public_key, signature or "
+                              "payload_hash"))
+        return checks, _subject(env, None), False
     else:
         profile = Profile.LEGACY
         if policy.allow_legacy:
@@ -97,8 +103,8 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
         else:
             clean = False
             checks.append(problem("spec_version", R.LEGACY_NOT_ALLOWED,
-                                  "no spec_version (legacy envelope); pass --allow-legacy "
-                                  "(Policy(allow_legacy=True)) to accept it"))
+                                  "no spec_version (legacy envelope); pass --allow-legacy to "
+                                  "accept it"))
 
     # E3: required fields and their encodings.
     decoded = _decoded_fields(env)

@@ -18,7 +18,7 @@ import operator
 import re
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, compress
+from itertools import accumulate, chain, compress, count
 from typing import Any
 
 from .errors import Malformed
@@ -26,9 +26,11 @@ from .limits import DEFAULT_LIMITS, Limits
 from .reasons import ReasonCode
 
 _MAX_SAFE_INT = 2**53 - 1
+_MAX_SAFE_DIGITS = len(str(_MAX_SAFE_INT))  # 16
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_ESCAPE_PAIR = re.compile(rb"\\.", re.DOTALL)
+_STRUCT_DROP = bytes(b for b in range(256) if b not in b'"[]{}')
+_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 # translate() deletes every byte but the container openers and JSON whitespace, in one pass.
 _SKELETON_DROP = bytes(b for b in range(256) if b not in b"[{ \t\n\r")
 
@@ -48,18 +50,26 @@ def _constant(name: str) -> Any:
     raise Malformed(ReasonCode.NON_FINITE_NUMBER, f"{name} is not a JSON number")
 
 
+def _shown(text: str) -> str:
+    """A number literal for a message: at most 40 characters, and its length if cut."""
+    return text if len(text) <= 40 else f"{text[:24]}... ({len(text)} characters)"
+
+
 def _float(text: str) -> float:
-    value = float(text)
+    value = float(text)  # no digit limit for floats; linear in the literal's length
     if not math.isfinite(value):
-        raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{text[:40]} overflows a double")
+        raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{_shown(text)} overflows a double")
     return value
 
 
 def _int(text: str) -> int:
-    value = int(text)
-    if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-        return value
-    raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{text[:40]} exceeds 2^53-1")
+    # JSON integers have no leading zeros, so more than 16 digits is past 2^53-1: decided
+    # on the length, before int() (which refuses literals past 4,300 digits with ValueError).
+    if len(text) - (text[0] == "-") <= _MAX_SAFE_DIGITS:
+        value = int(text)
+        if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+            return value
+    raise Malformed(ReasonCode.NUMBER_OUT_OF_RANGE, f"{_shown(text)} exceeds 2^53-1")
 
 
 class _NotFast(Exception):
@@ -170,16 +180,17 @@ def text_nests_deeper(data: bytes, bound: int) -> bool:
 def _nests_deeper(data: bytes, bound: int, openers: int) -> bool:
     if openers <= bound:
         return False
-    brackets = _NOT_BRACKET.sub(b"", _STRING_TOKEN.sub(b"", data))
-    depth = 0
-    for c in brackets:
-        if c == 91 or c == 123:  # [ {
-            depth += 1
-            if depth > bound:
-                return True
-        else:
-            depth -= 1
-    return False
+    if b"\\" in data:  # drop every escape pair, so an escaped quote cannot end a string
+        data = _ESCAPE_PAIR.sub(b"", data)
+    # Only quotes and brackets are kept. Adjacent quotes enclose no bracket, and dropping
+    # them keeps every other quote's parity: most strings vanish in one pass. What is left
+    # alternates outside/inside strings between quotes. All passes are C-level.
+    skeleton = data.translate(None, _STRUCT_DROP).replace(b'""', b"")
+    outside = b"".join(skeleton.split(b'"')[::2]) if b'"' in skeleton else skeleton
+    if not outside:
+        return False
+    # Openers count 2 and closers 0: after k brackets the depth is (running sum) - k.
+    return max(map(operator.sub, accumulate(outside.translate(_STEP)), count(1))) > bound
 
 
 _IS_DICT = partial(operator.is_, dict)
@@ -279,3 +290,41 @@ def parse_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> Doc:
     if where is not None:
         raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
     return Doc(value, False)
+
+
+def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Strictly parse JSON bytes read rather than signed over (bundle manifests, receipts,
+    surfaces, key lists, conformance answers): every I1 rule, same reasons as `parse`.
+
+    Raises `Malformed`. Unlike `parse` it does not look for the fast canonical path.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("load() takes bytes")
+    data = bytes(data)
+    if len(data) > limits.max_document_bytes:
+        raise Malformed(
+            ReasonCode.INPUT_TOO_LARGE,
+            f"{len(data)} bytes exceeds the {limits.max_document_bytes}-byte limit",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    if _nests_deeper(data, limits.max_depth, data.count(b"[") + data.count(b"{")):
+        raise Malformed(ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
+    value = _decode(_SCAN, text)
+    if _SURROGATE_ESCAPE.search(data):
+        where = find_lone_surrogate(value)
+        if where is not None:
+            raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
+    return value
+
+
+def load_text(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """`load` for text already decoded (a line read as str). A lone surrogate in the text
+    itself (surrogateescape'd bytes) is invalid UTF-8, not a JSON error."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at character {exc.start}") from None
+    return load(data, limits)

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from verifier import __version__
-from verifier.core.intake import depth_of, depth_within, find_lone_surrogate
-from verifier.core.limits import MAX_CANONICAL_DEPTH
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
+from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord, FetchResult, FetchStatus
@@ -203,86 +204,16 @@ def _read(source: str | os.PathLike[str] | bytes | BinaryIO, limits: ZipLimits) 
         return _Reader(zf, manifest).collection()
 
 
-_MAX_SAFE_INT = 2**53 - 1
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text[:40]} overflows a double")
-    return value
-
-
-def _int(text: str) -> int:
-    value = int(text)
-    if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-        raise ValueError(f"integer {text[:40]} exceeds 2^53-1")
-    return value
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        raise ValueError("an object repeats a key (duplicate_key)")
-    return d
-
-
-def _constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
-                           parse_float=_finite, parse_int=_int)
+_LOAD_LIMITS = Limits(max_document_bytes=1 << 62)  # members are bounded by ZipLimits already
 
 
 def _load(data: bytes, what: str) -> Any:
-    """Strict JSON under the kernel's intake rules (spec/envelope.md I1): UTF-8, no
-    duplicate keys, no NaN/Infinity, integers within 2^53-1, nesting at most 128, no lone
-    surrogates; otherwise BUNDLE_MALFORMED."""
+    """Strict JSON by the kernel's intake (spec/envelope.md I1); otherwise BUNDLE_MALFORMED
+    naming the member and the intake reason."""
     try:
-        value = _STRICT.decode(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BundleError(_M, f"{what}: invalid UTF-8 at byte {exc.start}") from None
-    except RecursionError:
-        raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels") from None
-    except ValueError as exc:  # JSONDecodeError, duplicate keys, constants, number range
-        raise BundleError(_M, f"{what}: not strict JSON: {str(exc)[:200]}") from None
-    if len(data) >= 1 << 16:  # a manifest: nests within the bound, else ask `_shallow`
-        if not depth_within(value, MAX_CANONICAL_DEPTH) and not _shallow(value, what):
-            raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
-    elif data.count(b"{") + data.count(b"[") > MAX_CANONICAL_DEPTH and not _shallow(value, what):
-        raise BundleError(_M, f"{what}: nesting exceeds {MAX_CANONICAL_DEPTH} levels")
-    if _SURROGATE_ESCAPE.search(data):
-        where = find_lone_surrogate(value)
-        if where is not None:
-            raise BundleError(_M, f"{what}: unpaired surrogate in {where}")
-    return value
-
-
-def _shallow(value: Any, what: str) -> bool:
-    """Nesting within the bound. For the manifest, the parts `_Reader` checks field by field
-    (member entries: three scalars; hints, origins: string maps) are skipped, which keeps
-    this cheap for manifests indexing 100,000s of events."""
-    bound = MAX_CANONICAL_DEPTH
-    if what != MANIFEST or not isinstance(value, dict):
-        return depth_of(value, bound) <= bound
-    for key, item in value.items():
-        if key == "events" and isinstance(item, list):
-            for ev in item:
-                if not isinstance(ev, dict):
-                    continue
-                for k, v in ev.items():  # manifest (1) > events (2) > event (3) > value (4)
-                    if (k not in ("hints", "origins") and isinstance(v, (dict, list))
-                            and depth_of(v, bound) > bound - 3):
-                        return False
-        elif key == "members" and isinstance(item, list) and all(
-                isinstance(m, dict) and len(m) == 3 and not any(
-                    isinstance(x, (dict, list)) for x in m.values()) for m in item):
-            continue
-        elif isinstance(item, (dict, list)) and depth_of(item, bound) > bound - 1:
-            return False
-    return True
+        return load(data, _LOAD_LIMITS)
+    except Malformed as exc:
+        raise BundleError(_M, f"{what}: not strict JSON [{exc.reason.value}]: {exc.detail}") from None
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:

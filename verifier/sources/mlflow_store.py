@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 import os
 import shutil
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
@@ -141,12 +142,13 @@ class MlflowStore:
         paths: list[str] = []
         history = run.data.tags.get("mlflow.log-model.history")
         if history:
-            try:
-                paths = [e["artifact_path"] for e in json.loads(history)
-                         if isinstance(e, dict) and isinstance(e.get("artifact_path"), str)
-                         and e["artifact_path"]]
-            except (ValueError, TypeError):
-                paths = []
+            try:  # the kernel's strict intake: never raises but Malformed on a hostile tag
+                entries = load(history.encode("utf-8", "surrogatepass"))
+            except Malformed:
+                entries = []
+            paths = [e["artifact_path"] for e in (entries if isinstance(entries, list) else [])
+                     if isinstance(e, dict) and isinstance(e.get("artifact_path"), str)
+                     and e["artifact_path"]]
         if not paths:
             for output in getattr(getattr(run, "outputs", None), "model_outputs", None) or []:
                 model_id = getattr(output, "model_id", None)
