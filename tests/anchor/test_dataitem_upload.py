@@ -22,6 +22,7 @@ from verifier.core.ans104 import parse_data_item, signing_message, verify_data_i
 from verifier.core.encoding import b64u_encode
 from verifier.core.receipt import verify_receipt
 from verifier.gateway.server import Fault, GatewayServer
+from verifier.sources.gateway import GatewayClient
 
 ENVELOPE = b'{"event_id":"e-1","event_type":"training_complete"}'
 EVENT = {"event_type": "training_complete", "event_id": "e-1", "chain_prev": "GENESIS"}
@@ -209,7 +210,8 @@ def test_upload_success_and_receipt(gateway, ed_signer, rsa_signer):
         res = verify_receipt(out.receipt, out.tx_id, {gateway.signer_address})
         assert res.ok, res.to_json()
         assert out.receipt["owner"] == parse_data_item(raw).owner_address
-        fetched = httpx.get(f"{gateway.url}/tx/{out.tx_id}/data-item").content
+        with GatewayClient([gateway.url]) as reader:  # as an auditor reads it back
+            fetched = reader.fetch_data_item(out.tx_id).data
         assert verify_data_item(fetched, out.tx_id, ENVELOPE).ok
 
 

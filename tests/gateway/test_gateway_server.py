@@ -44,6 +44,17 @@ def _post(gw, raw: bytes, token: str = "solana") -> httpx.Response:
                       headers={"Content-Type": "application/octet-stream"})
 
 
+def _signed_item(gw, item_id: str) -> bytes:
+    """The complete item, read as from a real gateway: root offsets, then a ranged GET."""
+    head = httpx.head(f"{gw.url}/raw/{item_id}").headers
+    root = head["x-ar-io-root-transaction-id"]
+    a, d = int(head["x-ar-io-root-data-item-offset"]), int(head["x-ar-io-root-data-offset"])
+    end = d + int(head["content-length"]) - 1
+    got = httpx.get(f"{gw.url}/raw/{root}", headers={"Range": f"bytes={a}-{end}"})
+    assert got.status_code == 206 and got.headers["content-range"].startswith(f"bytes {a}-{end}/")
+    return got.content
+
+
 def _pss_salt(modulus: bytes, signature: bytes) -> int:
     import hashlib
 
@@ -86,9 +97,9 @@ def test_upload_receipt_and_reads(gw, signer):
         got = httpx.get(gw.url + path)
         assert got.status_code == 200 and got.content == ENVELOPE
         assert got.headers["content-type"] == "application/json"
-    full = httpx.get(f"{gw.url}/tx/{item.id}/data-item")
-    assert full.content == raw and full.headers["content-type"] == "application/octet-stream"
-    assert verify_data_item(full.content, item.id, ENVELOPE).ok
+    full = _signed_item(gw, item.id)
+    assert full == raw and verify_data_item(full, item.id, ENVELOPE).ok
+    assert httpx.get(f"{gw.url}/tx/{item.id}/data-item").status_code == 404  # no such route
     status = httpx.get(f"{gw.url}/tx/{item.id}/status").json()
     assert status["status"] == "CONFIRMED"
     head = httpx.head(f"{gw.url}/raw/{item.id}")
@@ -168,7 +179,7 @@ def test_persistence_across_restart(tmp_path, signer):
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     with GatewayServer(db_path=str(db)) as gw:
         assert gw.signer_address == address  # the receipt key persists
-        assert httpx.get(f"{gw.url}/tx/{receipt['id']}/data-item").content == raw
+        assert _signed_item(gw, receipt["id"]) == raw
         assert _post(gw, raw).json() == receipt
 
 
@@ -207,7 +218,7 @@ def test_type1_items_and_turbo_sdk_client(gw):
     for turbo_signer in (turbo_sdk.SolanaSigner(os.urandom(32)), turbo_sdk.ArweaveSigner(jwk)):
         client = turbo_sdk.Turbo(turbo_signer, upload_url=gw.url)
         resp = client.upload(b"hello turbo", tags=[{"name": "Content-Type", "value": "text/plain"}])
-        full = httpx.get(f"{gw.url}/tx/{resp.id}/data-item").content
+        full = _signed_item(gw, resp.id)
         res = verify_data_item(full, resp.id, b"hello turbo")
         assert res.ok and res.subject["signature_type"] == turbo_signer.signature_type
         assert res.subject["owner_address"] == resp.owner

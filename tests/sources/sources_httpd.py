@@ -19,7 +19,8 @@ class Reply:
 
 
 class ScriptedServer:
-    """Routes map a path to a list of replies, served in order (the last one repeats)."""
+    """Routes map a path to a list of replies, served in order (the last one repeats).
+    GET routes are keyed by path, HEAD and POST ones by "HEAD /path" / "POST /path"."""
 
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
@@ -35,11 +36,14 @@ class ScriptedServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                key = self.path if self.command == "GET" else f"{self.command} {self.path}"
+                if self.command == "POST":
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer._lock:
-                    n = outer.hits.get(self.path, 0)
-                    outer.hits[self.path] = n + 1
+                    n = outer.hits.get(key, 0)
+                    outer.hits[key] = n + 1
                     outer.request_headers.append(dict(self.headers))
-                    replies = outer.routes.get(self.path) or [Reply(404, b"not found")]
+                    replies = outer.routes.get(key) or [Reply(404, b"not found")]
                     reply = replies[min(n, len(replies) - 1)]
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -51,6 +55,8 @@ class ScriptedServer:
                 else:
                     self.send_header("Connection", "close")
                 self.end_headers()
+                if self.command == "HEAD":
+                    return
                 try:
                     if reply.drip:
                         for i in range(len(reply.body)):
@@ -64,7 +70,13 @@ class ScriptedServer:
                 if not reply.send_length:
                     self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            do_HEAD = do_POST = do_GET
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # clients hanging up mid-answer are part of these tests
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -44,21 +44,41 @@ def _first_problem(result: Result) -> Check:
     return next(c for c in result.checks if c.reason is result.reason)
 
 
+def _unproven(attempts: str | None, claims: str | None) -> str:
+    detail = "not checked: no signed data item obtained (tx id <-> bytes unbound)"
+    if attempts:
+        detail += f"; tried: {attempts}"
+    if claims:
+        detail += f"; gateway claims (unverified, prove nothing): {claims}"
+    return detail
+
+
 def binding_check(tx_id: str | None, envelope: bytes | None, data_item: bytes | None,
-                  policy: AuditPolicy) -> Check:
-    """A2: bind the tx id to the envelope bytes through the data item."""
+                  policy: AuditPolicy, *, origin: str | None = None,
+                  attempts: str | None = None, claims: str | None = None) -> Check:
+    """A2: bind the tx id to the envelope bytes through the data item.
+
+    `origin` says where the item came from; without an item, `attempts` (what each
+    gateway step got) and `claims` (gateway integrity headers) explain why the binding is
+    unproven — they never make it pass."""
     if envelope is None:
         return _NO_ENVELOPE
     if data_item is None:
-        return _NO_ITEM_REQUIRED if policy.require_binding else _NO_ITEM
+        if not attempts and not claims:
+            return _NO_ITEM_REQUIRED if policy.require_binding else _NO_ITEM
+        detail = _unproven(attempts, claims)
+        if policy.require_binding:
+            return problem(BINDING, R.BINDING_UNCHECKED, detail + " (the policy requires it)")
+        return skipped(BINDING, detail)
     if tx_id is None:
         return problem(BINDING, R.BINDING_UNCHECKED if policy.require_binding else R.ENVELOPE_NOT_FOUND,
                        "the event has no tx id to bind the data item to")
     result = verify_data_item(data_item, tx_id, envelope)
     if result.ok:
         kind = result.subject.get("signature_type")
-        return passed(BINDING, f"bound: data item {tx_id} (signature type {kind}) carries the "
-                               "envelope bytes")
+        where = f" from {origin}" if origin else ""
+        return passed(BINDING, f"bound: data item {tx_id} (signature type {kind}){where} "
+                               "carries the envelope bytes")
     bad = _first_problem(result)
     return problem(BINDING, bad.reason, bad.detail)  # type: ignore[arg-type]
 

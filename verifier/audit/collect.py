@@ -3,6 +3,8 @@
 Used for audit bundles audited with ``--gateway``: every tx id is fetched again; missing
 envelopes and data items are filled in, and gateway bytes that differ from the bundle's
 make the event `gateway_disagreement` (the bundle's bytes are kept for the other checks).
+Missing data items are fetched the way real gateways allow (sources/itemfetch.py), and
+events the bundle holds without a tx id are searched for by Event-Id (sources/fill.py).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
+from verifier.sources.fill import attach_items, origin_of, search_lost_tx_ids
 from verifier.sources.model import Collection, FetchResult, FetchStatus
 
 
@@ -28,7 +31,7 @@ def confirm_on_gateways(collection: Collection, client: Any,
             continue
         if res.status is FetchStatus.OK and res.data is not None:
             if r.envelope is None:
-                r.envelope, r.envelope_origin, r.fetch = res.data, f"gateway:{res.origin}", res
+                r.envelope, r.envelope_origin, r.fetch = res.data, origin_of(res), res
             elif res.data != r.envelope:
                 per = (("bundle", _short_sha(r.envelope)), (str(res.origin), _short_sha(res.data)))
                 r.fetch = FetchResult(r.tx_id, FetchStatus.DISAGREEMENT, None, res.origin, per)
@@ -38,12 +41,5 @@ def confirm_on_gateways(collection: Collection, client: Any,
             r.fetch = res
         if progress is not None:
             progress(i, len(records))
-    need = [r for r in records if r.data_item is None]
-    if not need:
-        return
-    items = client.fetch_many([r.tx_id for r in need], data_items=True)
-    for r in need:
-        res = items.get(r.tx_id)
-        if res is not None and res.status is FetchStatus.OK and res.data is not None:
-            r.data_item = res.data
-            r.hints["data_item_origin"] = f"gateway:{res.origin}"
+    attach_items(records, client)
+    search_lost_tx_ids(collection.records, client)

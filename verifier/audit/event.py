@@ -22,6 +22,7 @@ from verifier.core.policy import Policy
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.reasons import Status, bucket
 from verifier.core.result import Check, Outcome, passed, problem, rollup, skipped
+from verifier.sources.fill import TX_SOURCE_SEARCH
 from verifier.sources.model import EventRecord, FetchStatus
 
 from .binding import binding_check, receipt_check
@@ -123,6 +124,10 @@ def effective_origin(record: EventRecord) -> str:
 def proof_found_check(record: EventRecord) -> Check:
     """A1: were the anchored envelope bytes obtained for the tx id?"""
     fetch = record.fetch
+    if record.hints.get("tx_source") == TX_SOURCE_SEARCH and record.envelope is not None:
+        return passed(PROOF_FOUND, f"envelope bytes from {record.envelope_origin}; tx id "
+                                   f"{record.tx_id} found by GraphQL search on Event-Id "
+                                   "(the source recorded no tx id)")
     if fetch is None and record.tx_id is not None and record.envelope is not None:
         origin = record.envelope_origin  # effective_origin, inline
         effective = origin or ""
@@ -132,6 +137,10 @@ def proof_found_check(record: EventRecord) -> Check:
             return _found(origin)
     where = f" ({_per_gateway(fetch)})" if fetch is not None and fetch.per_gateway else ""
     if record.tx_id is None:
+        searched = record.hints.get("tx_search")
+        if searched:
+            return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "no tx id recorded for this "
+                           f"event and none found by Event-Id search: {searched}")
         return problem(PROOF_FOUND, R.ENVELOPE_NOT_FOUND, "the event has no tx id: it was never anchored")
     status = fetch.status if fetch is not None else None
     if status is FetchStatus.DISAGREEMENT:
@@ -178,15 +187,24 @@ def check_event(
         checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
         return _outcome(key, checks, subject, None, None)
 
-    if record.data_item is None and record.receipt is None:  # nothing to bind, no receipt
+    hints = record.hints
+    if record.data_item is None and record.receipt is None and "binding_attempts" not in hints:
         checks += _NO_BINDING_REQUIRED if policy.require_binding else _NO_BINDING
         subject["bound"] = False
         info = None
     else:
-        checks.append(binding_check(record.tx_id, envelope, record.data_item, policy))
+        checks.append(binding_check(record.tx_id, envelope, record.data_item, policy,
+                                    origin=hints.get("data_item_origin"),
+                                    attempts=hints.get("binding_attempts"),
+                                    claims=hints.get("gateway_claims")))
         receipt, info = receipt_check(record.tx_id, record.receipt, policy)
         checks.append(receipt)
         subject["bound"] = checks[1].outcome is Outcome.PASSED
+    subject["envelope_origin"] = effective_origin(record)
+    if record.data_item is not None:
+        subject["data_item_origin"] = hints.get("data_item_origin", "")
+    if hints.get("tx_source") == TX_SOURCE_SEARCH:
+        subject["tx_source"] = TX_SOURCE_SEARCH
     if info is not None:
         subject["witnessed_at"] = info.witnessed_at
         subject["receipt_signer"] = info.receipt_signer

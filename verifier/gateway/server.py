@@ -1,14 +1,20 @@
 """A local Turbo-upload + ar.io-gateway emulator backed by SQLite (stdlib http.server).
 
-Routes:
+Routes (the read routes are those of real ar.io gateways and Turbo; see reads.py):
   POST /tx[/<token>], /v1/tx[/<token>]  accept a raw ANS-104 data item, verify it with
       `verifier.core.ans104` (400 + JSON error if it does not verify), store it and answer
       a Turbo-style receipt signed with the gateway's own RSA key ("Bundlr" layout, salt 0)
-  GET /raw/<id>, /<id>            the item's data (Content-Type from its Content-Type tag)
-  GET /tx/<id>/data-item          the complete signed item bytes (our extension)
-  GET /tx/<id>/status             {"status": "CONFIRMED", ...}
+  GET|HEAD /raw/<id>, /<id>       an item's payload or a bundle's data; Range; root offsets
+  GET /v1/tx/<id>/offsets         Turbo offsets of a bundled item
+  GET /v1/tx/<id>/status, /tx/<id>/status   {"status": "CONFIRMED", "bundleId": ...}
+  POST /graphql                   transaction(id:), transactions(ids:, tags:, first:, after:)
   GET /, /info                    {"addresses": {"arweave": <receipt signer>}, ...}
   POST /__admin/faults            (only with admin=True) queue faults, JSON {"faults": [...]}
+
+Received items are sealed into a real ANS-104 bundle (its own id, stored bytes) before the
+next read (`auto_seal`; else call `seal()`), so the offsets it reports are real. There is
+no route for a complete signed item: like a real gateway, it is rebuilt from the root
+bundle's bytes (or GraphQL metadata) by the verifier.
 
 Limits: an upload body is at most `max_item_bytes` (413 beyond) and at most `max_uploads`
 uploads are read at once (503 + Retry-After beyond), so memory held by request bodies is
@@ -29,7 +35,6 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 
@@ -41,45 +46,17 @@ from ..core.ans104 import parse_data_item, verify_signature
 from ..core.encoding import b64u_encode
 from ..core.errors import Malformed
 from ..core.receipt import receipt_message, signer_address
+from .faults import Fault
+from .reads import ID, WITHHOLDABLE, ReadRoutes
 from .store import Store, StoredItem
 
 RECEIPT_VERSION = "0.2.0"
 DEADLINE_INCREMENT = 200
-_ID = re.compile(r"[A-Za-z0-9_-]{43}")
-_CTYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _TOKEN_TYPES = {"arweave": {1}, "solana": {2, 4}}
 _POST_PATH = re.compile(r"/(?:v1/)?tx(?:/([A-Za-z0-9_-]{1,32}))?/?")
 _LENGTH = re.compile(r"[0-9]{1,18}")
 #: Uploads read at the same time (each up to max_item_bytes in memory); more get 503.
 DEFAULT_MAX_UPLOADS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One injected misbehaviour, consumed by the next request (admin routes excepted).
-
-    `delay` seconds pass first; then `status` (if set) is answered instead of the real
-    route, with `retry_after` as the Retry-After header when given.
-    """
-
-    status: int | None = None
-    delay: float = 0.0
-    retry_after: str | None = None
-
-    @classmethod
-    def of(cls, spec: "Fault | int | dict[str, Any]") -> "Fault":
-        if isinstance(spec, Fault):
-            return spec
-        if isinstance(spec, int) and not isinstance(spec, bool):
-            return cls(status=spec)
-        if isinstance(spec, dict):
-            status, delay, ra = spec.get("status"), spec.get("delay", 0), spec.get("retry_after")
-            if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
-                raise ValueError("fault status must be an HTTP status code")
-            if not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
-                raise ValueError("fault delay must be 0..600 seconds")
-            return cls(status, float(delay), None if ra is None else str(ra))
-        raise ValueError("a fault is a Fault, an HTTP status or a dict")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -99,7 +76,7 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ReadRoutes, BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 30
@@ -176,34 +153,16 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if self._fault():
             return
-        gw = self.server.gateway
         if path in ("/", "/info"):
-            self._json(200, gw.info())
+            self._json(200, self.server.gateway.info())
             return
-        parts = [p for p in path.split("/") if p]
-        if len(parts) == 3 and parts[0] == "tx" and parts[2] in ("status", "data-item"):
-            item = self._lookup(parts[1])
-            if item is None:
-                return
-            if parts[2] == "status":
-                self._json(200, {"status": "CONFIRMED", "receivedAt": item.received_at,
-                                 "info": "held by a local gateway emulator; not on Arweave"})
-            else:
-                self._send(200, item.raw, "application/octet-stream")
-            return
-        if (len(parts) == 2 and parts[0] == "raw") or len(parts) == 1:
-            item = self._lookup(parts[-1])
-            if item is not None:
-                ctype = item.content_type or ""
-                ctype = ctype if _CTYPE.fullmatch(ctype) else "application/octet-stream"
-                self._send(200, item.data, ctype, extra={"X-Arweave-Id": item.id})
-            return
-        self._error(404, "not_found", "no such route")
+        if not self._read_route([p for p in path.split("/") if p]):
+            self._error(404, "not_found", "no such route")
 
     do_HEAD = do_GET
 
     def _lookup(self, item_id: str) -> StoredItem | None:
-        if not _ID.fullmatch(item_id):
+        if not ID.fullmatch(item_id):
             self._error(404, "not_found", "not a data item id")
             return None
         item = self.server.gateway.store.get(item_id)
@@ -225,6 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(400, "bad_fault", str(exc))
                 return
             self._json(200, {"queued": gw.pending_faults()})
+            return
+        if path == "/graphql":
+            if not self._fault():
+                self._graphql()
             return
         if not gw._uploads.acquire(blocking=False):
             self._error(503, "busy", f"{gw.max_uploads} uploads are already being read; retry",
@@ -264,7 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         stored = gw.store.put(StoredItem(
             item.id, item.signature_type, item.owner_address, item.tag("Content-Type"),
-            item.data_offset, raw, gw.sign_receipt(item.id, item.owner_address), gw.now_ms()))
+            item.data_offset, raw, gw.sign_receipt(item.id, item.owner_address), gw.now_ms()),
+            item.tags)
+        gw._unsealed.set()
         self._json(200, stored.receipt)
 
     def _body(self, limit: int) -> bytes | None:
@@ -304,10 +269,17 @@ class GatewayServer:
                  key_bits: int = 2048, faults: Iterable[Fault | int | dict] = (),
                  admin: bool = False, max_item_bytes: int = 32 * 1024 * 1024,
                  block_height: int = 1_600_000, quiet: bool = True,
-                 max_uploads: int = DEFAULT_MAX_UPLOADS) -> None:
+                 max_uploads: int = DEFAULT_MAX_UPLOADS, auto_seal: bool = True,
+                 withhold: Iterable[str] = ()) -> None:
         if max_uploads < 1:
             raise ValueError("max_uploads must be at least 1")
         self.max_uploads = max_uploads
+        self.withhold = frozenset(withhold)
+        if not self.withhold <= WITHHOLDABLE:
+            raise ValueError(f"withhold: unknown {sorted(self.withhold - WITHHOLDABLE)}")
+        self.auto_seal = auto_seal
+        self._unsealed = threading.Event()
+        self._unsealed.set()  # a persisted store may hold items not yet bundled
         self._uploads = threading.BoundedSemaphore(max_uploads)
         self.store = Store(db_path)
         self._key = self.store.receipt_key(key_bits)
@@ -342,6 +314,18 @@ class GatewayServer:
     def _next_fault(self) -> Fault | None:
         with self._fault_lock:
             return self._faults.popleft() if self._faults else None
+
+    # -- bundles -------------------------------------------------------------------------
+
+    def seal(self) -> str | None:
+        """Seal the items received since the last seal into one ANS-104 bundle; its id."""
+        self._unsealed.clear()
+        return self.store.seal_pending()
+
+    def seal_if_due(self) -> None:
+        """With `auto_seal`, bundle pending items before a read (so reads see offsets)."""
+        if self.auto_seal and self._unsealed.is_set():
+            self.seal()
 
     # -- receipts ------------------------------------------------------------------------
 

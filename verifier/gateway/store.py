@@ -1,7 +1,15 @@
-"""SQLite persistence for the local gateway: stored data items and the receipt key."""
+"""SQLite persistence for the local gateway: data items, the ANS-104 bundles that carry
+them, their tags (for GraphQL searches) and the receipt key.
+
+Items are accepted one by one and later sealed, in arrival order, into an ANS-104 bundle
+(spec: a 32-byte LE item count, one 64-byte entry per item — 32-byte LE size, 32-byte raw
+id — then the items). The bundle's bytes are stored as its own "transaction", so the
+root-absolute offsets the gateway reports are real offsets into real bytes.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -25,7 +33,17 @@ CREATE TABLE IF NOT EXISTS items (
     receipt TEXT NOT NULL,
     received_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bundles (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS placements (
+    id TEXT PRIMARY KEY,          -- item id
+    root_id TEXT NOT NULL,        -- the bundle that carries it
+    item_offset INTEGER NOT NULL, -- where its header starts in the bundle's data
+    data_offset INTEGER NOT NULL  -- where its payload starts in the bundle's data
+);
+CREATE TABLE IF NOT EXISTS item_tags (id TEXT NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS item_tags_by_value ON item_tags (name, value);
 """
+_BUNDLE_ID_DOMAIN = b"ario-verifier local gateway bundle\x00"
 _KEY = "receipt_jwk"
 
 
@@ -43,6 +61,15 @@ class StoredItem:
     @property
     def data(self) -> bytes:
         return self.raw[self.data_offset:]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an item sits in its root bundle's data (root-absolute offsets)."""
+
+    root_id: str
+    item_offset: int
+    data_offset: int
 
 
 def _i2b(n: int) -> str:
@@ -93,13 +120,16 @@ class Store:
             self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_KEY, json.dumps(jwk)))
             return key
 
-    def put(self, item: StoredItem) -> StoredItem:
-        """Store `item` unless its id is already present; return the stored row."""
+    def put(self, item: StoredItem, tags: tuple[tuple[bytes, bytes], ...] = ()) -> StoredItem:
+        """Store `item` (and its tags) unless its id is already present; return the row."""
         with self._lock:
-            self._db.execute(
+            cur = self._db.execute(
                 "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (item.id, item.signature_type, item.owner_address, item.content_type,
                  item.data_offset, item.raw, json.dumps(item.receipt), item.received_at))
+            if cur.rowcount:
+                self._db.executemany("INSERT INTO item_tags VALUES (?, ?, ?)",
+                                     [(item.id, n, v) for n, v in tags])
         stored = self.get(item.id)
         assert stored is not None
         return stored
@@ -117,3 +147,63 @@ class Store:
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    # -- bundles ------------------------------------------------------------------------
+
+    def seal_pending(self) -> str | None:
+        """Seal every item not yet in a bundle into one new bundle; its id, or None."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, raw FROM items WHERE id NOT IN (SELECT id FROM placements) "
+                "ORDER BY rowid").fetchall()
+            if not rows:
+                return None
+            header = bytearray(len(rows).to_bytes(32, "little"))
+            for item_id, raw in rows:
+                header += len(raw).to_bytes(32, "little") + b64u_decode(item_id)
+            data = bytes(header) + b"".join(bytes(raw) for _, raw in rows)
+            root = b64u_encode(hashlib.sha256(_BUNDLE_ID_DOMAIN + data).digest())
+            offset, placed = len(header), []
+            for item_id, raw in rows:
+                data_offset = offset + self._db.execute(
+                    "SELECT data_offset FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+                placed.append((item_id, root, offset, data_offset))
+                offset += len(raw)
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT OR IGNORE INTO bundles VALUES (?, ?)", (root, data))
+            self._db.executemany("INSERT INTO placements VALUES (?, ?, ?, ?)", placed)
+            self._db.execute("COMMIT")
+            return root
+
+    def placement(self, item_id: str) -> Placement | None:
+        """The item's root bundle and offsets, None while it is not bundled."""
+        with self._lock:
+            row = self._db.execute("SELECT root_id, item_offset, data_offset FROM placements "
+                                   "WHERE id = ?", (item_id,)).fetchone()
+        return Placement(*row) if row is not None else None
+
+    def bundle(self, root_id: str) -> bytes | None:
+        """The data of a bundle this gateway sealed."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM bundles WHERE id = ?", (root_id,)).fetchone()
+        return bytes(row[0]) if row is not None else None
+
+    def search(self, filters: list[tuple[bytes, list[bytes]]], ids: list[str] | None,
+               limit: int, after: int = 0) -> list[tuple[int, str]]:
+        """(rowid, id) of items having, for every (name, values) filter, a tag of that name
+        with one of the values (and an id in `ids` if given); in arrival order, after rowid
+        `after`, at most `limit`."""
+        sql = "SELECT rowid, id FROM items WHERE rowid > ?"
+        params: list[object] = [after]
+        if ids is not None:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        for name, values in filters:
+            marks = ",".join("?" * len(values))
+            sql += (" AND id IN (SELECT id FROM item_tags WHERE name = ? AND value IN "
+                    f"({marks}))")
+            params += [name, *values]
+        sql += " ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            return [(int(r), str(i)) for r, i in self._db.execute(sql, params).fetchall()]

@@ -1,13 +1,17 @@
-"""A local SQLite cache of bytes fetched from gateways, re-hashed on every read.
+"""A local SQLite cache of *bound* data items, re-verified on every read.
 
-Arweave data is immutable, so entries never expire. A row whose bytes no longer hash to
-the stored SHA-256 (disk corruption, someone editing the file) is deleted and reported
-as a miss, so the caller refetches. Each row remembers how many gateways agreed on the
-bytes (`quorum`); a hit is served only to requests asking for that quorum or less.
+Only a complete signed ANS-104 data item whose id (``b64u(SHA-256(signature))``) equals the
+tx id and whose signature verifies is stored: its payload is then provably the tx's bytes,
+so a later audit may use it in place of the gateways. Bytes that only a gateway vouched for
+(``/raw``) are never stored — one bad answer must not outlive the audit that saw it. Every
+read re-hashes the row and re-checks id and signature; a row that fails (disk corruption,
+someone editing the file) is deleted and reported as a miss. Arweave data is immutable, so
+entries never expire.
 
-Location: the `path` argument, else `$ARIO_VERIFIER_CACHE`, else
-``<user cache dir>/ario-verifier/cache.sqlite3``. Bypassing the cache (``--no-cache``) is
-the caller's choice: just don't pass one to the gateway client.
+Location: the `path` argument, else ``$ARIO_VERIFIER_CACHE``, else
+``<user cache dir>/ario-verifier/cache.sqlite3`` (``$XDG_CACHE_HOME`` or ``~/.cache`` on
+Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows). ``--no-cache``
+bypasses it; ``ario-verifier cache info|clear`` shows and empties it.
 """
 
 from __future__ import annotations
@@ -22,20 +26,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.core.ans104 import parse_data_item, verify_signature
+from verifier.core.errors import Malformed
+
 #: Entries larger than this are not stored (default; the gateway byte cap is lower).
 DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024
 ENV_VAR = "ARIO_VERIFIER_CACHE"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS fetched (
+DROP TABLE IF EXISTS fetched;
+CREATE TABLE IF NOT EXISTS bound_items (
     tx_id      TEXT PRIMARY KEY,
-    data       BLOB NOT NULL,
+    item       BLOB NOT NULL,
     sha256     TEXT NOT NULL,
-    gateway    TEXT NOT NULL,
-    quorum     INTEGER NOT NULL,
+    origin     TEXT NOT NULL,
     fetched_at REAL NOT NULL
-)
+);
 """
+# `fetched` held unbound /raw bytes (releases before the binding rule): dropped unread.
 
 
 def user_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -57,19 +65,28 @@ def default_cache_path(env: Mapping[str, str] | None = None) -> Path:
     return user_cache_dir(env) / "ario-verifier" / "cache.sqlite3"
 
 
+def bound_to(item: bytes, tx_id: str) -> bool:
+    """True iff `item` parses, its id is `tx_id` and its signature verifies."""
+    try:
+        parsed = parse_data_item(item)
+    except Malformed:
+        return False
+    return parsed.id == tx_id and verify_signature(parsed)
+
+
 @dataclass(frozen=True)
 class CacheEntry:
-    """One verified cache hit."""
+    """One re-verified cache hit: the item, its payload and where it was first fetched."""
 
     tx_id: str
+    item: bytes
     data: bytes
-    gateway: str
-    quorum: int
+    origin: str
     fetched_at: float
 
 
 class ByteCache:
-    """Thread-safe SQLite store of tx id -> bytes. `clock` returns epoch seconds."""
+    """Thread-safe SQLite store of tx id -> bound data item. `clock` returns epoch seconds."""
 
     def __init__(
         self,
@@ -84,48 +101,56 @@ class ByteCache:
         self.max_entry_bytes = max_entry_bytes
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute(_SCHEMA)
-        #: Rows discarded because their bytes no longer matched their hash.
+        self._db.executescript(_SCHEMA)
+        #: Rows discarded because they no longer hashed or verified.
         self.discarded = 0
 
-    def get(self, tx_id: str, min_quorum: int = 1) -> CacheEntry | None:
-        """The cached bytes for `tx_id` if present, intact and agreed by >= `min_quorum`."""
+    def get(self, tx_id: str) -> CacheEntry | None:
+        """The bound item for `tx_id` if present and still intact and bound."""
         with self._lock:
             row = self._db.execute(
-                "SELECT data, sha256, gateway, quorum, fetched_at FROM fetched WHERE tx_id = ?",
-                (tx_id,),
-            ).fetchone()
+                "SELECT item, sha256, origin, fetched_at FROM bound_items WHERE tx_id = ?",
+                (tx_id,)).fetchone()
             if row is None:
                 return None
-            data, digest, gateway, quorum, fetched_at = row
-            data = bytes(data)
-            if hashlib.sha256(data).hexdigest() != digest:
-                self._db.execute("DELETE FROM fetched WHERE tx_id = ?", (tx_id,))
+            item, digest, origin, fetched_at = bytes(row[0]), row[1], row[2], row[3]
+            if hashlib.sha256(item).hexdigest() != digest or not bound_to(item, tx_id):
+                self._db.execute("DELETE FROM bound_items WHERE tx_id = ?", (tx_id,))
                 self.discarded += 1
                 return None
-        if quorum < min_quorum:
-            return None
-        return CacheEntry(tx_id, data, gateway, int(quorum), float(fetched_at))
+        return CacheEntry(tx_id, item, parse_data_item(item).data, str(origin), float(fetched_at))
 
-    def put(self, tx_id: str, data: bytes, gateway: str, quorum: int = 1) -> bool:
-        """Store bytes (replacing a weaker-quorum row). False if over `max_entry_bytes`."""
-        if len(data) > self.max_entry_bytes:
+    def put(self, tx_id: str, item: bytes, origin: str) -> bool:
+        """Store a data item for `tx_id` if it is bound to it; False (nothing stored) if it
+        is not, or is larger than `max_entry_bytes`."""
+        if len(item) > self.max_entry_bytes or not bound_to(item, tx_id):
             return False
-        digest = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(item).hexdigest()
         with self._lock:
             self._db.execute(
-                "INSERT INTO fetched (tx_id, data, sha256, gateway, quorum, fetched_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tx_id) DO UPDATE SET "
-                "data=excluded.data, sha256=excluded.sha256, gateway=excluded.gateway, "
-                "quorum=excluded.quorum, fetched_at=excluded.fetched_at "
-                "WHERE excluded.quorum >= fetched.quorum",
-                (tx_id, data, digest, gateway, quorum, self._clock()),
-            )
+                "INSERT OR IGNORE INTO bound_items (tx_id, item, sha256, origin, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?)", (tx_id, item, digest, origin[:512], self._clock()))
         return True
+
+    def info(self) -> dict[str, object]:
+        """Location, number of entries and the bytes they hold (and the file's size)."""
+        with self._lock:
+            n, size = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(item)), 0) FROM bound_items").fetchone()
+        file_bytes = self.path.stat().st_size if self.path.exists() else 0
+        return {"path": str(self.path), "entries": int(n), "item_bytes": int(size),
+                "file_bytes": int(file_bytes)}
+
+    def clear(self) -> int:
+        """Delete every entry and shrink the file; the number of entries removed."""
+        with self._lock:
+            n = self._db.execute("DELETE FROM bound_items").rowcount
+            self._db.execute("VACUUM")
+        return int(n)
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM fetched").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM bound_items").fetchone()[0])
 
     def close(self) -> None:
         """Close the database connection."""

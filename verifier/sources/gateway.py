@@ -1,8 +1,11 @@
 """Fetch anchored bytes by tx id from an ordered list of ar.io gateways (httpx).
 
-`GET {gateway}/raw/{tx}` is read as raw bytes (``Accept-Encoding: identity``; a response
-that is content-encoded anyway is refused, never decoded). Every fetch returns a
-`FetchResult`; network trouble never raises. Policy, all explicit and overridable:
+`GET {gateway}/raw/{tx}` is read as raw bytes: ``Accept-Encoding: identity`` is sent and
+the body is read undecoded (``iter_raw``) even when the answer names a Content-Encoding —
+ar.io gateways send the item's own Content-Encoding tag, and those encoded bytes are what
+was signed. The signed data item that binds a tx id to its bytes is fetched through the
+routes real gateways have (itemfetch.py). Every fetch returns a `FetchResult`; network
+trouble never raises. Policy, all explicit and overridable:
 
 - retries: ``retries`` extra attempts per gateway on HTTP 429/500/502/503/504 and on a
   connection dropped mid-response, waiting ``backoff * 2**attempt`` (at most
@@ -18,6 +21,9 @@ that is content-encoded anyway is refused, never decoded). Every fetch returns a
   ``NOT_FOUND`` when every gateway said 404). Quorum 1: the first success wins.
 - ``max_concurrency``: worker threads for `fetch_many`.
 - ``offline=True``: no client is built, no socket is opened; every fetch is ``OFFLINE``.
+- ``cache``: a `ByteCache` of *bound* data items only (see cache.py). A hit serves the
+  item's payload for the tx id in place of the gateways; bytes from ``/raw`` alone are
+  never cached, because nothing binds them to the tx id.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -64,12 +70,15 @@ def normalize_gateway(gateway: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Outcome:
-    """One gateway's final answer for one URL. `label` goes into per_gateway."""
+class Answer:
+    """One gateway's final answer for one request. `label` goes into per_gateway;
+    `headers` has lower-case names; `data` is None unless the status was accepted."""
 
     label: str
     data: bytes | None = None
     retry_after: float | None = None
+    status: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -132,17 +141,15 @@ class GatewayClient:
         """Envelope bytes for `tx_id` via ``/raw/{tx}`` under the quorum rule."""
         return self._fetch(tx_id, "raw")
 
-    def fetch_data_item(self, tx_id: str) -> FetchResult | None:
-        """The complete signed ANS-104 data item via ``/tx/{tx}/data-item``.
+    def fetch_data_item(self, tx_id: str) -> FetchResult:
+        """The complete signed ANS-104 data item for `tx_id`, bound to it (its id and
+        signature checked), from the cache or the gateways; see itemfetch.py."""
+        from verifier.sources.itemfetch import fetch_bound_item
 
-        First success wins (the item authenticates itself). None when every gateway
-        answered 404 (the extension is not served, or the item is unknown).
-        """
-        result = self._fetch(tx_id, "data-item")
-        return None if result.status is FetchStatus.NOT_FOUND else result
+        return fetch_bound_item(self, tx_id)
 
     def fetch_many(self, tx_ids: Iterable[str], *, data_items: bool = False
-                   ) -> dict[str, FetchResult | None]:
+                   ) -> dict[str, FetchResult]:
         """Fetch several tx ids with at most `max_concurrency` in flight; input order kept."""
         unique = list(dict.fromkeys(tx_ids))
         one = self.fetch_data_item if data_items else self.fetch
@@ -150,6 +157,16 @@ class GatewayClient:
             return {tx: one(tx) for tx in unique}
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(unique))) as pool:
             return dict(zip(unique, pool.map(one, unique)))
+
+    def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                json_body: object = None, accept: tuple[int, ...] = (200,),
+                max_bytes: int | None = None) -> Answer:
+        """One request under the retry, timeout and byte-cap policy; never raises.
+        Statuses in `accept` give `data` (b"" for HEAD); 404 is labelled not_found."""
+        if self._client is None:
+            return Answer("offline")
+        return self._with_retries(lambda: self._once(method, url, headers, json_body, accept,
+                                                     max_bytes or self.max_bytes))
 
     def close(self) -> None:
         """Close connections (no-op offline)."""
@@ -169,14 +186,14 @@ class GatewayClient:
             return FetchResult(tx_id, FetchStatus.OFFLINE)
         if not isinstance(tx_id, str) or not TX_ID.fullmatch(tx_id):
             return FetchResult(str(tx_id), FetchStatus.NOT_FOUND, per_gateway=(("*", "invalid tx id"),))
-        need = self.quorum if kind == "raw" else 1
-        key = tx_id if kind == "raw" else f"{tx_id}#data-item"
         if self.cache is not None:
-            hit = self.cache.get(key, min_quorum=need)
-            if hit is not None:
-                return FetchResult(tx_id, FetchStatus.OK, hit.data, f"cache:{hit.gateway}",
-                                   (("cache", f"ok (from {hit.gateway})"),))
-        path = f"/raw/{tx_id}" if kind == "raw" else f"/tx/{tx_id}/data-item"
+            hit = self.cache.get(tx_id)
+            if hit is not None:  # a bound item: its payload is the tx's bytes
+                origin = f"cache:bound ({hit.origin})"
+                return FetchResult(tx_id, FetchStatus.OK, hit.data, origin,
+                                   (("cache", "bound data item (id and signature re-checked)"),))
+        need = self.quorum
+        path = f"/raw/{tx_id}"
         per: list[tuple[str, str]] = []
         agreed: list[tuple[str, bytes]] = []
         for gw in self.gateways:
@@ -189,10 +206,7 @@ class GatewayClient:
                 return FetchResult(tx_id, FetchStatus.DISAGREEMENT, per_gateway=tuple(per))
             if len(agreed) == need:
                 origin = ",".join(g for g, _ in agreed)
-                data = agreed[0][1]
-                if self.cache is not None:
-                    self.cache.put(key, data, origin, need)
-                return FetchResult(tx_id, FetchStatus.OK, data, origin, tuple(per))
+                return FetchResult(tx_id, FetchStatus.OK, agreed[0][1], origin, tuple(per))
         labels = [label for _, label in per]
         if any(label == "too_large" for label in labels):
             status = FetchStatus.TOO_LARGE
@@ -202,15 +216,19 @@ class GatewayClient:
             status = FetchStatus.UNAVAILABLE
         return FetchResult(tx_id, status, per_gateway=tuple(per))
 
-    def _get_with_retries(self, url: str) -> _Outcome:
+    def _get_with_retries(self, url: str) -> Answer:
+        return self._with_retries(lambda: self._once("GET", url, None, None, (200,),
+                                                     self.max_bytes))
+
+    def _with_retries(self, once: Callable[[], Answer]) -> Answer:
         attempt = 0
         while True:
-            out = self._get_once(url)
+            out = once()
             retryable = out.label.startswith("http_") and int(out.label[5:]) in RETRY_STATUSES
             retryable = retryable or out.label == "connection_dropped"
             if not retryable or attempt >= self.retries:
                 if attempt and not out.ok:
-                    return _Outcome(f"{out.label} after {attempt + 1} attempts")
+                    return Answer(f"{out.label} after {attempt + 1} attempts", status=out.status)
                 return out
             if out.retry_after is not None:
                 delay = min(out.retry_after, self.retry_after_cap)
@@ -219,43 +237,51 @@ class GatewayClient:
             self._sleep(max(0.0, delay))
             attempt += 1
 
-    def _get_once(self, url: str) -> _Outcome:
+    def _once(self, method: str, url: str, headers: Mapping[str, str] | None,
+              json_body: object, accept: tuple[int, ...], cap: int) -> Answer:
         assert self._client is not None
         try:
-            with self._client.stream("GET", url) as resp:
-                if resp.status_code == 404:
-                    return _Outcome("not_found")
-                if resp.status_code != 200:
-                    return _Outcome(f"http_{resp.status_code}",
-                                    retry_after=_retry_after(resp.headers.get("retry-after")))
-                encoding = resp.headers.get("content-encoding", "identity").strip().lower()
-                if encoding not in ("", "identity"):
-                    return _Outcome(f"bad_response: content-encoding {encoding[:32]}")
+            with self._client.stream(method, url, headers=headers, json=json_body) as resp:
+                status = resp.status_code
+                kept = {k.lower(): v for k, v in resp.headers.items()}
+                if status not in accept:
+                    label = "not_found" if status == 404 else f"http_{status}"
+                    return Answer(label, retry_after=_retry_after(resp.headers.get("retry-after")),
+                                  status=status, headers=kept)
+                if method == "HEAD":
+                    return Answer("ok", b"", status=status, headers=kept)
                 declared = resp.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    return _Outcome("too_large")
-                return self._read_capped(resp)
+                if declared.isascii() and declared.isdigit() and len(declared) < 19 \
+                        and int(declared) > cap:
+                    return Answer("too_large", status=status, headers=kept)
+                out = self._read_capped(resp, cap)
+                if out.ok:
+                    encoding = resp.headers.get("content-encoding", "").strip().lower()
+                    label = "ok" if encoding in ("", "identity") else \
+                        f"ok (content-encoding {encoding[:32]!r} kept, not decoded)"
+                    return Answer(label, out.data, status=status, headers=kept)
+                return out
         except httpx.TimeoutException:
-            return _Outcome("timeout")
+            return Answer("timeout")
         except httpx.ConnectError:
-            return _Outcome("connect_error")
+            return Answer("connect_error")
         except httpx.TooManyRedirects:
-            return _Outcome("bad_response: too many redirects")
+            return Answer("bad_response: too many redirects")
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-            return _Outcome("connection_dropped")
+            return Answer("connection_dropped")
         except httpx.HTTPError as exc:
-            return _Outcome(f"bad_response: {type(exc).__name__}")
+            return Answer(f"bad_response: {type(exc).__name__}")
 
-    def _read_capped(self, resp: httpx.Response) -> _Outcome:
+    def _read_capped(self, resp: httpx.Response, cap: int) -> Answer:
         buf = bytearray()
         started = time.monotonic()
         for chunk in resp.iter_raw():
             buf += chunk
-            if len(buf) > self.max_bytes:
-                return _Outcome("too_large")
+            if len(buf) > cap:
+                return Answer("too_large")
             if time.monotonic() - started > self.max_response_seconds:
-                return _Outcome("timeout")
-        return _Outcome("ok", bytes(buf))
+                return Answer("timeout")
+        return Answer("ok", bytes(buf))
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -21,9 +21,10 @@ from typing import Any
 from verifier.core import mlflow_profile as P
 from verifier.core.ans104 import parse_data_item
 from verifier.core.errors import Malformed
+from verifier.sources.fill import fill_from_gateways
 from verifier.sources.mlflow_runfiles import RunFiles, loose_json
 from verifier.sources.mlflow_store import MlflowStore, ReaderLimits, short_error
-from verifier.sources.model import Collection, EventRecord, FetchStatus
+from verifier.sources.model import Collection, EventRecord
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -281,29 +282,9 @@ class LineageReader:
     # -- gateways and chain -------------------------------------------------------------------
 
     def fill_from_gateway(self) -> None:
-        """Replace local envelope hints by gateway bytes; fetch missing data items."""
-        if self.gateway is None:
-            return
-        todo = [r for r in self.col.records if r.tx_id and r.fetch is None]
-        fetched = self.gateway.fetch_many([r.tx_id for r in todo])
-        for r in todo:
-            res = fetched[r.tx_id]
-            r.fetch = res
-            if res.status is FetchStatus.OK and res.data is not None:
-                if r.envelope_origin:
-                    r.hints.setdefault("local_envelope_origin", r.envelope_origin)
-                r.envelope = res.data
-                origin = res.origin or ""
-                r.envelope_origin = origin if origin.startswith("cache:") else f"gateway:{origin}"
-        need = [r for r in todo if r.data_item is None]
-        items = self.gateway.fetch_many([r.tx_id for r in need], data_items=True)
-        for r in need:
-            res = items.get(r.tx_id)
-            if res is not None and res.status is FetchStatus.OK and res.data is not None:
-                r.data_item = res.data
-                r.hints["data_item_origin"] = f"gateway:{res.origin}"
-                if r.fetch is None or r.fetch.status is not FetchStatus.OK:
-                    envelope_from_item(r)
+        """Gateway bytes for the records, bound data items, lost tx ids (sources/fill.py)."""
+        if self.gateway is not None:
+            fill_from_gateways(self.col.records, self.gateway)
 
     def follow_training_chain(self) -> None:
         """Add earlier training runs named by training ``previous_hash`` (payload hashes)."""

@@ -32,6 +32,9 @@ class FetchResult:
     data: bytes | None = None
     origin: str | None = None
     per_gateway: tuple[tuple[str, str], ...] = ()  # (gateway, outcome) for the report
+    # What gateways asserted without proof (X-AR-IO-Digest, ETag, X-AR-IO-Verified, ...),
+    # as (header, value): shown to people only labelled as claims.
+    claims: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
