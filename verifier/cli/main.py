@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "anchor_cmd",
     "keys_cmd",
     "gateway_cmd",
+    "cache_cmd",
     "conformance_cmd",
     "demo_cmd",
 )
