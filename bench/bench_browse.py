@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""`ario-verifier browse`: time to first screen, time to the verdict and peak RSS, as ratios
+to the plain `ario-verifier audit` of the same bundle in the same run.
+
+Bundles: bench_audit's synthetic lineage (real signed envelopes and payloads) with 1k and
+100k events. For each: `audit BUNDLE --json -q` in a fresh process (wall time, peak RSS of
+the process and its workers via wait4), then the browser in a fresh process, headless
+(Textual's run_test, 120x40), from process start: the first screen composed (verdict header
+in its "auditing" state), the verdict shown with the table filled, End pressed on the table
+(one frame of the last rows), and peak RSS of the app process plus that of its audit child.
+
+Usage: python bench/bench_browse.py [--sizes 1000,100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+
+def _hwm_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def browse_child(path: str, t0: float) -> None:
+    """In a fresh process: open the browser headless on `path`, print the timings."""
+    from verifier.cli.browse_cmd import mode_of
+    from verifier.cli.main import build_parser
+    from verifier.tui.app import BrowseApp, make_spec
+
+    args = build_parser().parse_args(["browse", path])
+    app = BrowseApp(make_spec(mode_of(args), args))
+    out: dict = {}
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            out["first_screen"] = time.time() - t0
+            while app.summary is None and not app.error:
+                await pilot.pause(0.01)
+            await pilot.pause(0.15)  # the next refresh tick fills the table
+            out["verdict"] = time.time() - t0
+            out["status"] = app.summary.status.value if app.summary else app.error
+            out["rows"] = len(app.index)
+            t = time.perf_counter()
+            await pilot.press("end")
+            await pilot.pause()
+            out["end_key_ms"] = (time.perf_counter() - t) * 1000
+            app.feed.close()
+            app.feed = None
+    asyncio.run(main())
+    out["app_rss_mib"] = _hwm_mib()
+    out["child_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def run_audit(path: Path) -> dict:
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "verifier", "audit", str(path), "--json", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": time.time() - t0, "rss_mib": usage.ru_maxrss / 1024, "exit": proc.returncode}
+
+
+def run_browse(path: Path) -> dict:
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, __file__, "--child", str(path), "--t0", repr(t0)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    if proc.returncode != 0:
+        raise SystemExit(f"browse child failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,100000")
+    ap.add_argument("--child")
+    ap.add_argument("--t0", type=float)
+    a = ap.parse_args()
+    if a.child:
+        browse_child(a.child, a.t0)
+        return 0
+    from bench_audit import build, write_prefix
+
+    sizes = [int(s) for s in a.sizes.split(",")]
+    builder = build(max(sizes), 0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"bench-{n}.zip"
+            events = write_prefix(builder, n - 4, path)
+            audit = run_audit(path)
+            browse = run_browse(path)
+            rss = browse["app_rss_mib"] + browse["child_rss_mib"]
+            print(f"{events:>7} events: audit {audit['wall']:.2f} s, {audit['rss_mib']:.0f} MiB | "
+                  f"browse first screen {browse['first_screen']:.2f} s "
+                  f"({browse['first_screen'] / audit['wall']:.2f}x audit), verdict with table "
+                  f"{browse['verdict']:.2f} s ({browse['verdict'] / audit['wall']:.2f}x), End key "
+                  f"{browse['end_key_ms']:.0f} ms, RSS app {browse['app_rss_mib']:.0f} + audit child "
+                  f"{browse['child_rss_mib']:.0f} = {rss:.0f} MiB ({rss / audit['rss_mib']:.2f}x) "
+                  f"[{browse['status']}, {browse['rows']} rows, audit exit {audit['exit']}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
