@@ -3,11 +3,12 @@
 to the plain `ario-verifier audit` of the same bundle in the same run.
 
 Bundles: bench_audit's synthetic lineage (real signed envelopes and payloads) with 1k and
-100k events. For each: `audit BUNDLE --json -q` in a fresh process (wall time, peak RSS of
-the process and its workers via wait4), then the browser in a fresh process, headless
+100k events. For each: `audit BUNDLE --json -q` in a fresh process (wall time from process start,
+peak RSS: the larger of the process and its largest worker), then the browser in a fresh process, headless
 (Textual's run_test, 120x40), from process start: the first screen composed (verdict header
 in its "auditing" state), the verdict shown with the table filled, End pressed on the table
-(one frame of the last rows), and peak RSS of the app process plus that of its audit child.
+(one frame of the last rows), and peak RSS of the app process plus that of its audit child (or its
+largest worker, if larger). Peak RSS is read inside each process (VmHWM).
 
 Usage: python bench/bench_browse.py [--sizes 1000,100000]
 """
@@ -59,6 +60,10 @@ def browse_child(path: str, t0: float) -> None:
             out["status"] = app.summary.status.value if app.summary else app.error
             out["rows"] = len(app.index)
             t = time.perf_counter()
+            await pilot.press("x")  # unbound: Pilot's own cost of a key and a frame
+            await pilot.pause()
+            out["idle_key_ms"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
             await pilot.press("end")
             await pilot.pause()
             out["end_key_ms"] = (time.perf_counter() - t) * 1000
@@ -70,34 +75,51 @@ def browse_child(path: str, t0: float) -> None:
     print(json.dumps(out))
 
 
-def run_audit(path: Path) -> dict:
-    t0 = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "verifier", "audit", str(path), "--json", "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(HERE.parent)})
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall": time.time() - t0, "rss_mib": usage.ru_maxrss / 1024, "exit": proc.returncode}
+def audit_child(path: str, t0: float) -> None:
+    """In a fresh process: the real `audit PATH --json -q` (output discarded), its figures."""
+    import contextlib
+    import io
+
+    from verifier.cli.main import main as cli
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = cli(["audit", path, "--json", "-q"])
+    print(json.dumps({"wall": time.time() - t0, "exit": code, "rss_mib": _hwm_mib(),
+                      "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
-def run_browse(path: Path) -> dict:
+def _fresh(flag: str, path: Path) -> dict:
+    """Run this script's `flag` child on `path` (peak RSS is read inside the child as
+    VmHWM: ru_maxrss from wait4 would count the pre-exec copy of this big process)."""
     t0 = time.time()
-    proc = subprocess.run([sys.executable, __file__, "--child", str(path), "--t0", repr(t0)],
+    proc = subprocess.run([sys.executable, __file__, flag, str(path), "--t0", repr(t0)],
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(HERE.parent)})
     if proc.returncode != 0:
-        raise SystemExit(f"browse child failed: {proc.stderr[-2000:]}")
+        raise SystemExit(f"{flag} child failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_audit(path: Path) -> dict:
+    return _fresh("--audit-child", path)
+
+
+def run_browse(path: Path) -> dict:
+    return _fresh("--child", path)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,100000")
     ap.add_argument("--child")
+    ap.add_argument("--audit-child")
     ap.add_argument("--t0", type=float)
     a = ap.parse_args()
     if a.child:
         browse_child(a.child, a.t0)
+        return 0
+    if a.audit_child:
+        audit_child(a.audit_child, a.t0)
         return 0
     from bench_audit import build, write_prefix
 
@@ -110,12 +132,13 @@ def main() -> int:
             audit = run_audit(path)
             browse = run_browse(path)
             rss = browse["app_rss_mib"] + browse["child_rss_mib"]
-            print(f"{events:>7} events: audit {audit['wall']:.2f} s, {audit['rss_mib']:.0f} MiB | "
+            audit_rss = max(audit["rss_mib"], audit["worker_rss_mib"])
+            print(f"{events:>7} events: audit {audit['wall']:.2f} s, {audit_rss:.0f} MiB | "
                   f"browse first screen {browse['first_screen']:.2f} s "
                   f"({browse['first_screen'] / audit['wall']:.2f}x audit), verdict with table "
                   f"{browse['verdict']:.2f} s ({browse['verdict'] / audit['wall']:.2f}x), End key "
-                  f"{browse['end_key_ms']:.0f} ms, RSS app {browse['app_rss_mib']:.0f} + audit child "
-                  f"{browse['child_rss_mib']:.0f} = {rss:.0f} MiB ({rss / audit['rss_mib']:.2f}x) "
+                  f"{browse['end_key_ms']:.0f} ms (unbound key {browse['idle_key_ms']:.0f} ms), RSS app {browse['app_rss_mib']:.0f} + audit child "
+                  f"{browse['child_rss_mib']:.0f} = {rss:.0f} MiB ({rss / audit_rss:.2f}x) "
                   f"[{browse['status']}, {browse['rows']} rows, audit exit {audit['exit']}]")
     return 0
 

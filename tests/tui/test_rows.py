@@ -91,3 +91,16 @@ def test_lineage_stages_in_order_with_worst_first():
     assert [t for t, _, _ in stages] == ["dataset", "training_complete", "model_registered",
                                          "prediction"]
     assert stages[-1][2] == [3, 4]
+
+
+def test_packed_rows_round_trip_and_a_separator_in_a_value_stays_visible():
+    r = row_of(7, result("prediction", "T\x1fX", "GENESIS", ReasonCode.RECORD_MISMATCH))
+    idx = EventIndex()
+    idx.add([r])
+    back = idx.rows[7]
+    assert back.tx_id == "T\\u001fX" and back.status is Status.FAILED
+    assert back.label == "prediction T\\u001fX" and back.reason == "record_mismatch"
+    plain = row_of(8, result("prediction", "P9", "R1"))
+    idx.add([plain])
+    assert idx.rows[8] == plain
+    assert 7 in idx.rows and 6 not in idx.rows and len(idx.rows) == 2 and idx.counts()[Status.FAILED] == 1

@@ -126,7 +126,7 @@ class BrowseApp(App[int]):
     def _handle(self, msg: tuple) -> None:
         kind = msg[0]
         if kind == "rows":
-            self.index.add(msg[1])
+            self.index.add_packed(msg[1])
             self.done = msg[2]
             self._dirty = True
         elif kind == "start":

@@ -7,7 +7,7 @@ options (the same `open_audit` as `audit`), iterates it, sends each batch of eve
 result in memory), and answers requests for one event's detail or for an export, between
 events while the audit runs and until the app closes the pipe afterwards.
 
-Messages child -> app (tuples): ("start", SourceInfo, total, policy json), ("rows", rows,
+Messages child -> app (tuples): ("start", SourceInfo, total, policy json), ("rows", packed rows,
 done), ("summary", Result, counts, by_reason), ("detail", Detail), ("exported", what,
 path, error), ("usage", text), ("error", text). App -> child: ("detail", seq),
 ("export", "json"|"pdf", path).
@@ -114,7 +114,7 @@ def serve(spec: Spec, out: Any, requests: Any) -> None:
 
 
 def _drive(run: Any, store: ResultStore, out: Any, requests: Any) -> None:
-    from .rows import row_of
+    from .rows import pack, row_of
 
     out.send(("start", run.source, run.total, run.policy.to_json()))
     batch: list[Any] = []
@@ -122,7 +122,7 @@ def _drive(run: Any, store: ResultStore, out: Any, requests: Any) -> None:
     done = 0
     for ev in run:
         store.put(ev.seq, ev.result)
-        batch.append(row_of(ev.seq, ev.result))
+        batch.append(pack(row_of(ev.seq, ev.result)))
         done += 1
         now = time.monotonic()
         if len(batch) >= FLUSH_ROWS or now - last >= FLUSH_SECONDS:

@@ -9,9 +9,9 @@ widgets. Every string in a row came from evidence: widgets escape it before disp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple
 
-from verifier.core.reasons import SEVERITY, Status
+from verifier.core.reasons import Status
 
 #: Display order of statuses: the worst first (failures first in the default view).
 STATUS_ORDER = (Status.MALFORMED, Status.FAILED, Status.INCOMPLETE, Status.VERIFIED)
@@ -88,19 +88,73 @@ class Query:
 
 #: Sort keys the table offers (the default puts the worst status first, then source order).
 SORTS = ("status", "type", "time", "tx")
-_SORT_KEY = {
-    "status": lambda r: (-SEVERITY[r.status], r.seq),
-    "type": lambda r: (r.event_type, r.seq),
-    "time": lambda r: (r.signed_at, r.seq),
-    "tx": lambda r: (r.tx_id, r.seq),
-}
+_SORT_FIELD = {"type": 0, "time": 1, "tx": 3}  # index in the packed text
+
+
+_SEP = "\x1f"
+_STATUS_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}  # 0 = worst
+
+
+def pack(row: Row) -> tuple[int, int, str]:
+    """(seq, status code, the other fields joined): one string per event instead of a dozen
+    objects (100k rows: tens of MB, not hundreds). A separator inside an untrusted value
+    becomes its visible escape, which is how it would be shown anyway."""
+    fields = row[2:]
+    text = _SEP.join(f.replace(_SEP, "\\u001f") if _SEP in f else f for f in fields)
+    return row.seq, _STATUS_CODE[row.status], text
+
+
+class RowTable:
+    """Rows by seq, stored packed; `table[seq]` unpacks one `Row` on demand."""
+
+    def __init__(self) -> None:
+        self._text: list[str | None] = []
+        self.codes = bytearray()  # status code per seq (255: no row yet)
+        self._n = 0
+
+    def put(self, seq: int, code: int, text: str) -> None:
+        if seq >= len(self._text):
+            grow = seq + 1 - len(self._text)
+            self._text.extend([None] * grow)
+            self.codes.extend(b"\xff" * grow)
+        if self._text[seq] is None:
+            self._n += 1
+        self._text[seq], self.codes[seq] = text, code
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and 0 <= seq < len(self._text) and self._text[seq] is not None
+
+    def __getitem__(self, seq: int) -> Row:
+        text = self._text[seq] if 0 <= seq < len(self._text) else None
+        if text is None:
+            raise KeyError(seq)
+        return Row(seq, STATUS_ORDER[self.codes[seq]], *text.split(_SEP))
+
+    def seqs(self) -> Iterator[int]:
+        return (i for i, t in enumerate(self._text) if t is not None)
+
+    def items(self) -> Iterator[tuple[int, str]]:
+        """(seq, packed text) of every row (for scans that need one or two fields)."""
+        return ((i, t) for i, t in enumerate(self._text) if t is not None)
+
+    def values(self) -> Iterator[Row]:
+        return (self[i] for i in self.seqs())
+
+    def text(self, seq: int) -> str:
+        return self._text[seq] or ""
+
+    def get(self, seq: int) -> Row | None:
+        return self[seq] if seq in self else None
 
 
 @dataclass
 class EventIndex:
     """Every row received so far, the current view (a list of seqs) and the chain links."""
 
-    rows: dict[int, Row] = field(default_factory=dict)
+    rows: RowTable = field(default_factory=RowTable)
     by_tx: dict[str, int] = field(default_factory=dict)
     successors: dict[str, list[int]] = field(default_factory=dict)
     query: Query = field(default_factory=Query)
@@ -108,37 +162,68 @@ class EventIndex:
     _dirty: bool = False
 
     def add(self, rows: Iterable[Row]) -> None:
-        for row in rows:
-            self.rows[row.seq] = row
-            if row.tx_id:
-                self.by_tx.setdefault(row.tx_id, row.seq)
-            if row.previous_hash and row.previous_hash != GENESIS:
-                self.successors.setdefault(row.previous_hash, []).append(row.seq)
+        self.add_packed(pack(r) for r in rows)
+
+    def add_packed(self, items: Iterable[tuple[int, int, str]]) -> None:
+        """Rows as `pack` makes them (the audit child sends them so)."""
+        for seq, code, text in items:
+            self.rows.put(seq, code, text)
+            fields = text.split(_SEP)
+            tx, prev = fields[3], fields[10]
+            if tx:
+                self.by_tx.setdefault(tx, seq)
+            if prev and prev != GENESIS:
+                self.successors.setdefault(prev, []).append(seq)
         self._dirty = True
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def refresh(self) -> list[int]:
-        """Recompute the view if rows arrived or the query changed; return it."""
+        """Recompute the view if rows arrived or the query changed; return it. Works on the
+        packed rows: only rows that may match a search or type/reason filter are unpacked."""
         if self._dirty:
             q = self.query
-            rows = self.rows.values()
-            chosen = [r for r in rows if q.matches(r)] if q.narrowed else list(rows)
-            chosen.sort(key=_SORT_KEY.get(q.sort, _SORT_KEY["status"]))
-            self.view = [r.seq for r in chosen]
+            codes = self.rows.codes
+            if not q.narrowed and q.sort == "status":  # from the status codes alone
+                buckets: list[list[int]] = [[] for _ in STATUS_ORDER]
+                for seq in self.rows.seqs():
+                    buckets[codes[seq]].append(seq)
+                self.view = [seq for b in buckets for seq in b]
+            else:
+                seqs = list(self._matching(q))
+                if q.sort in _SORT_FIELD:
+                    i, text = _SORT_FIELD[q.sort], self.rows.text
+                    seqs.sort(key=lambda s: (text(s).split(_SEP, i + 1)[i], s))
+                else:
+                    seqs.sort(key=lambda s: (codes[s], s))
+                self.view = seqs
             self._dirty = False
         return self.view
+
+    def _matching(self, q: Query) -> Iterator[int]:
+        """Seqs of the rows the query admits: statuses by code, a search first by a scan of
+        the packed text (a field prefix is SEP + needle), the rest on unpacked candidates."""
+        codes = self.rows.codes
+        wanted = {_STATUS_CODE[s] for s in q.statuses} if q.statuses else None
+        needle = _SEP + q.search.lower() if q.search else None
+        exact = bool(q.search or q.types or q.reasons)
+        for seq, text in self.rows.items():
+            if wanted is not None and codes[seq] not in wanted:
+                continue
+            if needle is not None and needle not in _SEP + text.lower():
+                continue
+            if exact and not q.matches(self.rows[seq]):
+                continue
+            yield seq
 
     def set_query(self, query: Query) -> None:
         self.query = query
         self._dirty = True
 
     def counts(self) -> dict[Status, int]:
-        out: dict[Status, int] = {}
-        for r in self.rows.values():
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+        codes = bytes(self.rows.codes)
+        return {s: n for i, s in enumerate(STATUS_ORDER) if (n := codes.count(i))}
 
     def values(self, attr: str) -> dict[str, int]:
         """Distinct values of a row field with their counts (for the filter screen)."""
@@ -178,23 +263,18 @@ class EventIndex:
         return out[::-1], "truncated"
 
     def stages(self) -> list[tuple[str, str, list[int]]]:
-        """(event_type, title, seqs worst first) per lineage stage, then any other types."""
-        groups: dict[str, list[Row]] = {}
-        for r in self.rows.values():
-            groups.setdefault(r.event_type, []).append(r)
+        """(event_type, title, seqs worst first) per lineage stage, then any other types.
+        Reads only each row's type and status code (no row is unpacked whole)."""
+        groups: dict[str, list[int]] = {}
+        for seq, text in self.rows.items():
+            etype = text[:text.find(_SEP)]
+            group = groups.get(etype)
+            if group is None:
+                group = groups[etype] = []
+            group.append(seq)
         known = [t for t, _ in STAGES]
         order = [(t, title) for t, title in STAGES if t in groups]
         order += [(t, t or "(no type)") for t in sorted(groups) if t not in known]
-        out = []
-        for etype, title in order:
-            rows = sorted(groups[etype], key=_SORT_KEY["status"])
-            out.append((etype, title, [r.seq for r in rows]))
-        return out
-
-
-def worst_of(statuses: Sequence[Status]) -> Status:
-    out = Status.VERIFIED
-    for s in statuses:
-        if SEVERITY[s] > SEVERITY[out]:
-            out = s
-    return out
+        codes = self.rows.codes
+        return [(etype, title, sorted(groups[etype], key=lambda s: (codes[s], s)))
+                for etype, title in order]
