@@ -74,15 +74,14 @@ class BrowseApp(App[int]):
         self._subject: tuple[str, str] = ("", "")
 
     def _find_subject(self) -> tuple[str, str]:
-        """(what, whose word): the signed subject of the lineage's registration (else its
-        training run), else the target the source names (an unsigned claim)."""
-        rows = self.index.rows.values()
-        for etype in ("model_registered", "training_complete"):
-            row = next((r for r in rows if r.event_type == etype and r.label), None)
-            if row is not None:
-                return row.label, "signed"
-        target = self.summary.subject.get("target") if isinstance(self.summary.subject, dict) else None
-        return (target, "unsigned claim") if isinstance(target, str) else ("", "")
+        """(what, whose word): the subject as the audit's verified signed events name it
+        (never the source's unsigned target); for documents, nothing."""
+        from verifier.cli.audit_render import subject_text
+
+        subject = self.summary.subject.get("subject") if isinstance(self.summary.subject, dict) else None
+        if not isinstance(subject, dict):
+            return "", ""
+        return subject_text(subject), "verified signed events"
 
     # -- layout --------------------------------------------------------------------------
 

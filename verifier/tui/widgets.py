@@ -60,7 +60,7 @@ class VerdictHeader(Static):
                 t.append("  ")
                 t.append(f"{MARK[s]} {counts[s]} {s.value}", style=STATUS_STYLE[s])
         if subject[0]:
-            t.append("   subject: ", style="dim")
+            t.append("\nsubject: ", style="dim")
             t.append_text(safe(subject[0]))
             t.append(f" ({subject[1]})", style="dim")
         if detail and not n:
