@@ -20,6 +20,8 @@ _URI_ENV = "MLFLOW_TRACKING_URI"
 DEFAULT_GATEWAYS = ("https://turbo-gateway.com", "https://ardrive.net")
 _NAME_VERSION = re.compile(r"[^/:@\s][^/@]*/[0-9]+")
 _TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
+#: The one document size rule of `verify` and `audit` (core Limits.max_document_bytes).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -49,6 +51,10 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    help="ask this ar.io Verify service about each tx (online only)")
     p.add_argument("--min-attestation-level", type=int, choices=(1, 2, 3), metavar="N",
                    help="ar.io Verify level below N makes the event incomplete")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help="refuse any document larger than N bytes: in an audit bundle each "
+                   "envelope, payload, data item, receipt and surface (uncompressed size, "
+                   "checked before inflating); default 64 MiB, as `verify`")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="processes for large audits (default: CPU count)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -102,6 +108,20 @@ def build_policy(args: argparse.Namespace) -> Any:
         min_attestation_level=getattr(args, "min_attestation_level", None),
     )
 
+
+
+def input_limits(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(core Limits, bundle ZipLimits) from `--max-bytes`: the same bound for a document
+    given alone and for every document inside an audit bundle, whichever command reads it.
+    Raises UsageError for a bound below 1."""
+    from verifier.core.limits import Limits
+    from verifier.sources.zipguard import ZipLimits
+
+    n = getattr(args, "max_bytes", None)
+    n = DEFAULT_MAX_BYTES if n is None else n
+    if n < 1:
+        raise UsageError("--max-bytes must be positive")
+    return Limits(max_document_bytes=n), ZipLimits(max_evidence_bytes=n)
 
 
 def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_GATEWAYS) -> Any:
@@ -197,6 +217,7 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
     if getattr(args, "ario_verify_url", None) and getattr(args, "offline", False):
         raise UsageError("--ario-verify-url needs the network; drop --offline")
     kind, where, target = classify(source, getattr(args, "tracking_uri", None))
+    limits, zip_limits = input_limits(args)
     offline = bool(getattr(args, "offline", False)) or (kind == "bundle" and not getattr(args, "gateway", None))
     if kind == "bundle":
         info = SourceInfo("bundle", where, offline, {})
@@ -207,17 +228,17 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
     except InputError as exc:
         return AuditRun.failed(info, failure_result("policy", exc.reason, exc.detail, target))
     if kind == "bundle":
-        collection = _read_bundle(where, args, info, policy)
+        collection = _read_bundle(where, args, info, policy, zip_limits)
     else:
         collection = _read_mlflow(where, target, args, info, policy)
     if isinstance(collection, AuditRun):
         return collection
-    run = _stream(collection, args, info, policy)
+    run = _stream(collection, args, info, policy, limits)
     run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
     return run
 
 
-def _read_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any) -> Any:
+def _read_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any, limits: Any) -> Any:
     from verifier.audit.stream import AuditRun
     from verifier.core.reasons import ReasonCode
     from verifier.sources.bundle import read_bundle
@@ -227,7 +248,7 @@ def _read_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any) ->
         return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
                                                     f"cannot read {path}: no such file"), policy)
     try:
-        collection = read_bundle(path)
+        collection = read_bundle(path, limits)
     except BundleError as exc:
         return AuditRun.failed(info, failure_result("bundle", exc.reason, exc.message), policy)
     except OSError as exc:
@@ -262,13 +283,13 @@ def _read_mlflow(uri: str, target: str, args: argparse.Namespace, info: Any, pol
             client.close()
 
 
-def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any) -> Any:
+def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any, limits: Any) -> Any:
     from verifier.audit import ArioVerifyClient
     from verifier.audit.engine import stream_collection
 
     url = getattr(args, "ario_verify_url", None)
     service = ArioVerifyClient(url) if url else None
-    run = stream_collection(collection, info, policy,
+    run = stream_collection(collection, info, policy, limits=limits,
                             workers=max(1, getattr(args, "workers", 1) or 1),
                             verify_service=service.query if service else None)
     run.collection = collection  # for --write-tags

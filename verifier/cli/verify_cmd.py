@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="file of allowed Ed25519 public keys: hex one per line, a JSON list, "
                    "or a key file from `keys generate` (only its public key is read)")
     p.add_argument("--max-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
-                   help="refuse inputs larger than N bytes (default 64 MiB)")
+                   help="refuse a document larger than N bytes; in an audit bundle ZIP, each "
+                   "envelope, payload, data item, receipt and surface (uncompressed, checked "
+                   "before inflating), as `audit --max-bytes` (default 64 MiB)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--jsonl", action="store_true",
                    help="PATH holds one envelope per line; stream-verify on all cores")

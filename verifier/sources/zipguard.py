@@ -10,8 +10,10 @@ Path rules (BUNDLE_UNSAFE_PATH): a member name is one or more ``/``-separated se
 backslashes, NUL or non-ASCII names. Entries whose Unix mode is a symlink or any other
 non-regular file are refused. Directory entries, encrypted members, compression methods
 other than stored/deflate, duplicate names, a local header that disagrees with the
-central directory, bad CRCs and members that inflate past their declared size are
-BUNDLE_MALFORMED.
+central directory, bad CRCs, members that inflate past their declared size and compressed
+sizes a member of its declared size cannot need are BUNDLE_MALFORMED. Declared sizes are
+checked against the member, evidence-document and total limits before anything is
+inflated; inflation never produces more than the declared size + 1 bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
+from verifier.core.limits import DEFAULT_LIMITS
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
 
@@ -54,6 +57,12 @@ class ZipLimits:
     max_ratio: float = 100.0
     ratio_floor: int = 64 * 1024
     max_name_length: int = 512
+    #: Members under these directories are documents the kernel reads (envelopes, payloads,
+    #: data items, receipts, surfaces): each is bounded like any document (`--max-bytes`,
+    #: core `Limits.max_document_bytes`), before anything is inflated.
+    max_evidence_bytes: int = DEFAULT_LIMITS.max_document_bytes
+    evidence_prefixes: tuple[str, ...] = ("envelopes/", "payloads/", "dataitems/", "receipts/",
+                                          "surfaces/")
 
 
 DEFAULT_ZIP_LIMITS = ZipLimits()
@@ -185,6 +194,12 @@ class SafeZip:
             if usize > limits.max_member_bytes:
                 raise BundleError(_LIMIT, f"member {name!r} is {usize} bytes, over the "
                                           f"{limits.max_member_bytes}-byte member limit")
+            if usize > limits.max_evidence_bytes and name.startswith(limits.evidence_prefixes):
+                raise BundleError(_LIMIT, f"member {name!r} is {usize} bytes, over the "
+                                          f"{limits.max_evidence_bytes}-byte document limit")
+            if csize > _max_compressed(method, usize):
+                raise BundleError(_MALFORMED, f"member {name!r} declares {csize} compressed bytes "
+                                              f"for {usize} uncompressed")
             if usize >= limits.ratio_floor and usize / max(csize, 1) > limits.max_ratio:
                 raise BundleError(_LIMIT, f"member {name!r} compression ratio "
                                           f"{usize / max(csize, 1):.0f}:1 exceeds "
@@ -255,6 +270,13 @@ class SafeZip:
         self.close()
 
 
+def _max_compressed(method: int, size: int) -> int:
+    """The most compressed bytes a member of `size` bytes can need: stored is exact; deflate
+    adds at most 5 bytes per 64 KiB stored block. A member declaring more is refused, so
+    no member's compressed bytes are ever copied beyond its (bounded) size."""
+    return size if method == _STORED else size + (size >> 10) + 1024
+
+
 #: Deflate inflates at most ~1032:1, so members this small are inflated in one call (at
 #: most ~2 MiB even for a hostile one) and only then compared with their declared size;
 #: a stream that is not exactly right is inflated again by `_inflate`, which says why.
@@ -295,6 +317,8 @@ def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
     unpack = _CD.unpack_from
     max_member, floor, ratio = limits.max_member_bytes, limits.ratio_floor, limits.max_ratio
     max_name, big = limits.max_name_length, 0xFFFFFFFF
+    max_doc = limits.max_evidence_bytes
+    doc_dirs = tuple(p.encode("ascii") for p in limits.evidence_prefixes)
     rows = []
     total = 0
     for _ in range(count):
@@ -307,6 +331,8 @@ def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
         if (sig != b"PK\x01\x02" or pos > end or not 0 < nlen <= max_name or flags & 0x1
                 or eattr & 0x10 or (method != _STORED and method != _DEFLATED)
                 or usize > max_member or big in (csize, usize, offset)
+                or (usize > max_doc and bytes(buf[start:start + nlen]).startswith(doc_dirs))
+                or csize > (usize if method == _STORED else usize + (usize >> 10) + 1024)
                 or (made >> 8 == 3 and (eattr >> 16) & 0o170000 not in (0, 0o100000))
                 or (usize >= floor and usize / max(csize, 1) > ratio)):
             return None
