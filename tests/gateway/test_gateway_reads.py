@@ -154,3 +154,19 @@ def test_graphql_withheld_signatures_and_route():
         assert _gql(gw, "{ transaction(id: \"x\") { id } }").status_code == 404
     with pytest.raises(ValueError):
         GatewayServer(withhold=("everything",))
+
+
+def test_each_seal_makes_a_new_bundle_and_persisted_stores_resume(tmp_path):
+    db = str(tmp_path / "gw.sqlite")
+    raws = _items(3)
+    with GatewayServer(db_path=db, auto_seal=False) as gw:
+        for raw in raws[:2]:
+            httpx.post(f"{gw.url}/tx/solana", content=raw)
+        first = gw.seal()
+        httpx.post(f"{gw.url}/tx/solana", content=raws[2])
+    with GatewayServer(db_path=db) as gw:  # restarted: the pending item is sealed on read
+        roots = [httpx.head(f"{gw.url}/raw/{parse_data_item(r).id}").headers[
+            "x-ar-io-root-transaction-id"] for r in raws]
+        assert roots[0] == roots[1] == first and roots[2] != first
+        second = httpx.get(f"{gw.url}/raw/{roots[2]}").content
+        assert int.from_bytes(second[:32], "little") == 1 and second.endswith(raws[2])

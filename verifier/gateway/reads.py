@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ..core.ans104 import parse_data_item
 from ..core.encoding import b64u_encode
@@ -84,22 +84,24 @@ class ReadRoutes:
                 extra.update({"X-AR-IO-Root-Transaction-Id": where.root_id,
                               "X-AR-IO-Root-Data-Item-Offset": str(where.item_offset),
                               "X-AR-IO-Root-Data-Offset": str(where.data_offset)})
-        else:
-            bundle = gw.store.bundle(tx_id)
-            if bundle is None:
-                self._json(404, {"status": "NOT_FOUND", "error": "not_found", "id": tx_id})
-                return
-            body, ctype = bundle, "application/octet-stream"
-        self._ranged(body, ctype, extra)
+            self._ranged(len(body), lambda a, n: body[a:a + n], ctype, extra)
+            return
+        size = gw.store.bundle_size(tx_id)
+        if size is None:
+            self._json(404, {"status": "NOT_FOUND", "error": "not_found", "id": tx_id})
+            return
+        self._ranged(size, lambda a, n: gw.store.bundle_bytes(tx_id, a, n),
+                     "application/octet-stream", extra)
 
-    def _ranged(self, body: bytes, ctype: str, extra: dict[str, str]) -> None:
-        """200 with the body, or 206/416 for one byte range (other Range forms: 200)."""
+    def _ranged(self, size: int, read: Callable[[int, int], bytes], ctype: str,
+                extra: dict[str, str]) -> None:
+        """200 with the body, or 206/416 for one byte range (other Range forms: 200).
+        `read(start, length)` gives the bytes, so a range never loads the whole body."""
         spec = (self.headers.get("Range") or "").strip()
         m = _RANGE.fullmatch(spec) if spec else None
         if m is None or (not m.group(1) and not m.group(2)):
-            self._send(200, body, ctype, extra=extra)
+            self._send(200, read(0, size), ctype, extra=extra)
             return
-        size = len(body)
         if m.group(1):
             start = int(m.group(1))
             end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
@@ -111,7 +113,7 @@ class ReadRoutes:
                         extra=extra)
             return
         extra["Content-Range"] = f"bytes {start}-{end}/{size}"
-        self._send(206, body[start:end + 1], ctype, extra=extra)
+        self._send(206, read(start, end - start + 1), ctype, extra=extra)
 
     # -- Turbo -----------------------------------------------------------------------------
 

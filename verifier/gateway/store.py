@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS item_tags (id TEXT NOT NULL, name BLOB NOT NULL, valu
 CREATE INDEX IF NOT EXISTS item_tags_by_value ON item_tags (name, value);
 """
 _BUNDLE_ID_DOMAIN = b"ario-verifier local gateway bundle\x00"
+_SEALED = "sealed_rowid"
+#: Bundle size bounds (a ranged read touches only the pages it needs either way).
+MAX_BUNDLE_ITEMS = 1000
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 _KEY = "receipt_jwk"
 
 
@@ -151,29 +155,44 @@ class Store:
     # -- bundles ------------------------------------------------------------------------
 
     def seal_pending(self) -> str | None:
-        """Seal every item not yet in a bundle into one new bundle; its id, or None."""
+        """Seal the items received since the last seal into bundles of at most
+        `MAX_BUNDLE_ITEMS` items / `MAX_BUNDLE_BYTES` bytes; the last bundle's id, or None."""
+        root = None
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, raw FROM items WHERE id NOT IN (SELECT id FROM placements) "
-                "ORDER BY rowid").fetchall()
-            if not rows:
-                return None
-            header = bytearray(len(rows).to_bytes(32, "little"))
-            for item_id, raw in rows:
-                header += len(raw).to_bytes(32, "little") + b64u_decode(item_id)
-            data = bytes(header) + b"".join(bytes(raw) for _, raw in rows)
-            root = b64u_encode(hashlib.sha256(_BUNDLE_ID_DOMAIN + data).digest())
-            offset, placed = len(header), []
-            for item_id, raw in rows:
-                data_offset = offset + self._db.execute(
-                    "SELECT data_offset FROM items WHERE id = ?", (item_id,)).fetchone()[0]
-                placed.append((item_id, root, offset, data_offset))
-                offset += len(raw)
-            self._db.execute("BEGIN")
-            self._db.execute("INSERT OR IGNORE INTO bundles VALUES (?, ?)", (root, data))
-            self._db.executemany("INSERT INTO placements VALUES (?, ?, ?, ?)", placed)
-            self._db.execute("COMMIT")
-            return root
+            while True:
+                row = self._db.execute("SELECT value FROM meta WHERE key = ?",
+                                       (_SEALED,)).fetchone()
+                mark = int(row[0]) if row is not None else 0
+                rows = self._db.execute(
+                    "SELECT rowid, id, raw, data_offset FROM items WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?", (mark, MAX_BUNDLE_ITEMS)).fetchall()
+                total, take = 0, 0
+                for _, _, raw, _ in rows:
+                    if take and total + len(raw) > MAX_BUNDLE_BYTES:
+                        break
+                    total, take = total + len(raw), take + 1
+                rows = rows[:take]
+                if not rows:
+                    return root
+                root = self._seal(rows)
+
+    def _seal(self, rows: list[tuple[int, str, bytes, int]]) -> str:
+        header = bytearray(len(rows).to_bytes(32, "little"))
+        for _, item_id, raw, _ in rows:
+            header += len(raw).to_bytes(32, "little") + b64u_decode(item_id)
+        data = bytes(header) + b"".join(bytes(raw) for _, _, raw, _ in rows)
+        root = b64u_encode(hashlib.sha256(_BUNDLE_ID_DOMAIN + data).digest())
+        offset, placed = len(header), []
+        for _, item_id, raw, data_offset in rows:
+            placed.append((item_id, root, offset, offset + data_offset))
+            offset += len(raw)
+        self._db.execute("BEGIN")
+        self._db.execute("INSERT OR IGNORE INTO bundles VALUES (?, ?)", (root, data))
+        self._db.executemany("INSERT OR IGNORE INTO placements VALUES (?, ?, ?, ?)", placed)
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (_SEALED, str(rows[-1][0])))
+        self._db.execute("COMMIT")
+        return root
 
     def placement(self, item_id: str) -> Placement | None:
         """The item's root bundle and offsets, None while it is not bundled."""
@@ -182,11 +201,26 @@ class Store:
                                    "WHERE id = ?", (item_id,)).fetchone()
         return Placement(*row) if row is not None else None
 
-    def bundle(self, root_id: str) -> bytes | None:
-        """The data of a bundle this gateway sealed."""
+    def bundle_size(self, root_id: str) -> int | None:
+        """The byte length of a bundle this gateway sealed, None if unknown."""
         with self._lock:
-            row = self._db.execute("SELECT data FROM bundles WHERE id = ?", (root_id,)).fetchone()
-        return bytes(row[0]) if row is not None else None
+            row = self._db.execute("SELECT length(data) FROM bundles WHERE id = ?",
+                                   (root_id,)).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def bundle_bytes(self, root_id: str, start: int, length: int) -> bytes:
+        """`length` bytes of a bundle from `start`, read without loading the whole bundle."""
+        with self._lock:
+            row = self._db.execute("SELECT rowid FROM bundles WHERE id = ?", (root_id,)).fetchone()
+            if row is None or length <= 0:
+                return b""
+            if hasattr(self._db, "blobopen"):  # Python 3.11+: incremental blob I/O
+                with self._db.blobopen("bundles", "data", row[0], readonly=True) as blob:
+                    blob.seek(start)
+                    return blob.read(length)
+            got = self._db.execute("SELECT substr(data, ?, ?) FROM bundles WHERE rowid = ?",
+                                   (start + 1, length, row[0])).fetchone()
+            return bytes(got[0])
 
     def search(self, filters: list[tuple[bytes, list[bytes]]], ids: list[str] | None,
                limit: int, after: int = 0) -> list[tuple[int, str]]:
