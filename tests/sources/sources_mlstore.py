@@ -146,8 +146,10 @@ def anchor_training(w: Writer, b: Built, rid: str, checks: dict, prev: str, *,
     return tx
 
 
-def build_store(uri: str, *, with_items: bool = True) -> Built:
-    """Two training runs (chained), a dataset, registration, two promotions, predictions."""
+def build_store(uri: str, *, with_items: bool = True, lose_tag: bool = False) -> Built:
+    """Two training runs (chained), a dataset, registration, two promotions, predictions.
+    `lose_tag`: prediction 0 is a real data item whose ``ario.prediction_tx`` trace tag was
+    lost (as the plugin's background thread sometimes does); its local proof.json stays."""
     import mlflow
 
     w = Writer(uri)
@@ -218,7 +220,12 @@ def build_store(uri: str, *, with_items: bool = True) -> Built:
             latency_ms=1.234, artifact_verified=True, mlflow_trace_id=tid))
         env = envelope("prediction", {"type": "mlflow_prediction", "decision_id": did,
                                       "model_run_id": rid, "trace_id": tid}, p, reg_tx)
-        tx = fake_tx()
+        lost = lose_tag and i == 0
+        if lost:
+            tx, raw = w.item(env)
+            b.items[tx] = raw
+        else:
+            tx = fake_tx()
         if i < 2:
             w.files(rid, {f"ario/predictions/{did}/payload.json": p,
                           f"ario/predictions/{did}/proof.json": proof_json(env)})
@@ -226,7 +233,8 @@ def build_store(uri: str, *, with_items: bool = True) -> Built:
                      "ario.model_name": b.model, "ario.model_version": "1",
                      "ario.payload_hash": h(p), "ario.proof_status": "anchored",
                      "ario.prediction_tx": tx}.items():
-            w.c.set_trace_tag(tid, k, v)
+            if not (lost and k == "ario.prediction_tx"):
+                w.c.set_trace_tag(tid, k, v)
         b.tx[f"prediction{i}"], b.envelopes[tx], b.payloads[tx] = tx, env, p
         b.traces[did] = tid
     return b
@@ -344,5 +352,6 @@ if __name__ == "__main__":
         elif variant == "logged":
             built = build_logged_model_store(uri)
         else:
-            built = build_store(uri, with_items=(variant == "full"))
+            built = build_store(uri, with_items=(variant in ("full", "losttag")),
+                                lose_tag=(variant == "losttag"))
         print(to_json(built), flush=True)
