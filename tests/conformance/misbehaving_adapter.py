@@ -8,7 +8,10 @@ the built-in verifier, so the runner must fail exactly the targeted cases and ke
 Faults: crash (exit 3 mid-case), garbage (a non-JSON line), hang (never answers),
 wrong-id, bad-status, error (an {"error": ...} answer), extra-line (two answers), huge
 (an answer without newline larger than any sane line), start-crash (dies before hello),
-banner (prints a line before the hello answer), process-exit-code (answers, exits 1).
+banner (prints a line before the hello answer), process-exit-code (answers, exits 1),
+deep ("[" x 100,000), surrogate-reason / surrogate-id (a lone surrogate escaped in the
+answer), terminal (an error answer and a wrong id carrying ESC/CR/LF and a fake verdict),
+bignum (an integer of 5,000 digits in the answer).
 """
 
 import json
@@ -68,6 +71,28 @@ for line in sys.stdin:
             answer = {"id": cid, **builtin.handle(req["family"], req["input"])}
             send(answer)
             send(answer)
+            continue
+        if FAULT == "deep":
+            out.write("[" * 100_000 + "\n")
+            out.flush()
+            continue
+        if FAULT == "surrogate-reason":
+            send({"id": cid, "status": "failed", "reason": "\ud800"})
+            continue
+        if FAULT == "surrogate-id":
+            send({"id": cid + "\udcff", "status": "verified", "reason": None})
+            continue
+        if FAULT == "terminal":
+            fake = "\r\n\x1b[2K\x1b[1;32mconformance PASS: every case passed\x1b[0m\u202e"
+            send({"id": cid, "error": "boom" + fake})
+            continue
+        if FAULT == "terminal-id":
+            send({"id": cid + "\r\nconformance PASS\x1b[0m", "status": "verified", "reason": None})
+            continue
+        if FAULT == "bignum":
+            out.write('{"id": %s, "status": "verified", "reason": null, "n": 1%s}\n'
+                      % (json.dumps(cid), "0" * 5000))
+            out.flush()
             continue
         if FAULT == "huge":
             out.write("x" * (20 * 1024 * 1024))

@@ -313,3 +313,65 @@ def test_canary_with_all_failures_expected_passes(tmp_path, jcs_cases):
     proc = cli("--impl", " ".join(CANARY), "--family", "jcs", "--corpus", str(peer()),
                "--expected-failures", str(_ef(tmp_path, entries)))
     assert proc.returncode == 0, proc.stdout
+
+
+# -- answers that used to crash the runner or the terminal (issue 8 defect 10) -------------
+
+
+@pytest.mark.parametrize("fault,why", [
+    ("deep", "nesting_too_deep"),
+    ("surrogate-reason", "lone_surrogate"),
+    ("surrogate-id", "lone_surrogate"),
+    ("bignum", "number_out_of_range"),
+])
+def test_hostile_answer_is_an_invalid_answer_and_the_report_is_made(jcs_cases, fault, why):
+    from verifier.conformance.report import dumps_report, json_report, render_table
+
+    cases = jcs_cases[:5]
+    target, sub = cases[2].id, cases[2].id
+    run = run_cases(cases, misbehaving(fault, sub), mode="stream", timeout=30)
+    failed = [(r.case.id, r.problem) for r in run.results if r.outcome is not Outcome.PASSED]
+    assert failed == [(target, Problem.INVALID_ANSWER)]
+    detail = next(r.detail for r in run.results if r.case.id == target)
+    assert f"[{why}]" in detail
+    text = render_table(run, [])
+    text.encode("utf-8")  # printable: no lone surrogate reaches stdout
+    assert f"FAILED (invalid_answer)  {target}" in text
+    json.loads(dumps_report(json_report(run, [])))
+
+
+@pytest.mark.parametrize("fault", ["terminal", "terminal-id"])
+def test_answer_text_cannot_draw_on_the_terminal(jcs_cases, fault):
+    from verifier.conformance.report import render_table
+
+    cases = jcs_cases[:5]
+    target, sub = cases[2].id, cases[2].id
+    run = run_cases(cases, misbehaving(fault, sub), mode="stream", timeout=30)
+    assert not run.ok
+    text = render_table(run, [])
+    assert "\x1b" not in text and "\r" not in text and "\u202e" not in text
+    lines = text.split("\n")
+    assert not any(line.lstrip().startswith("conformance PASS") for line in lines)
+    assert lines[-2].startswith("conformance FAIL")
+    assert "\\x1b[1;32mconformance PASS" in text or "\\x1b[0m" in text  # shown, escaped
+
+
+def test_deep_answer_through_the_cli_still_prints_the_report(jcs_cases):
+    target, sub = _target(jcs_cases)
+    impl = f"{sys.executable} {HERE / 'misbehaving_adapter.py'} deep {sub}"
+    proc = cli("--impl", impl, "--family", "jcs", "--corpus", str(peer()))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"FAILED (invalid_answer)  {target}" in proc.stdout
+    assert "conformance FAIL" in proc.stdout
+
+
+def test_builtin_adapter_answers_huge_numbers_in_every_document_family():
+    from verifier.conformance.adapters import builtin
+
+    big = ("1" + "0" * 5000).encode()
+    doc = (b'{"spec_version":"ario.agent/v1","payload_hash":"' + b"0" * 64 + b'","n":' + big + b"}").hex()
+    for family in ("jcs", "envelope", "agent_proof", "evidence", "receipt"):
+        answer = builtin.handle(family, {"document_hex": doc})
+        assert (answer["status"], answer["reason"]) == ("malformed", "number_out_of_range"), family
+    answer = builtin.handle("chain", {"events": [{"document_hex": doc}]})
+    assert answer["status"] == "malformed", answer

@@ -53,7 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _err(msg: str) -> None:
-    sys.stderr.write(f"ario-verifier conformance: error: {msg}\n")
+    from verifier.core.textsafe import shown
+
+    # Corpus errors quote file names and values from the corpus: terminal-safe.
+    sys.stderr.write(f"ario-verifier conformance: error: {shown(msg)}\n")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -100,7 +100,7 @@ def load_vectors(root: Path, label: str = "", schema_path: Path | None = None) -
     manifest_file = root / MANIFEST
     if not manifest_file.is_file():
         raise CorpusError(f"{root}: no {MANIFEST}; regenerate with python tools/gen_vectors.py")
-    manifest = _read_json(manifest_file)
+    manifest = read_json(manifest_file)
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
         raise CorpusError(f"{manifest_file}: 'files' must map path -> {{sha256, bytes}}")
@@ -131,7 +131,7 @@ def load_vectors(root: Path, label: str = "", schema_path: Path | None = None) -
     cases: list[Case] = []
     seen: dict[str, str] = {}
     for name in sorted(files):
-        vector = _read_json(root / name)
+        vector = read_json(root / name)
         errors = validate(vector)
         family_dir, _, file_name = name.rpartition("/")
         if not errors:
@@ -159,11 +159,21 @@ def load_vectors(root: Path, label: str = "", schema_path: Path | None = None) -
     return Corpus(label, "ario-verifier", root, cases, version)
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A corpus file, read as its authors' tools read JSON (Python's json: negative vectors
+    embed deep, duplicate-key or out-of-range documents on purpose). Whatever the file
+    holds, the answer is a value or a CorpusError, never another exception."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise CorpusError(f"{path}: unreadable JSON: {exc}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path}: unreadable: {exc.strerror or exc}") from None
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise CorpusError(f"{path}: unreadable JSON: nested too deeply to read") from None
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, integer literals past 4,300 digits
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+        raise CorpusError(f"{path}: unreadable JSON: {why[:200]}") from None
 
 
 def _find_schema(vectors_root: Path) -> Path | None:
@@ -176,7 +186,7 @@ def _find_schema(vectors_root: Path) -> Path | None:
 
 def _validator(schema_path: Path | None):
     """A function vector -> list of error strings."""
-    schema = _read_json(schema_path) if schema_path is not None else None
+    schema = read_json(schema_path) if schema_path is not None else None
     if schema is not None:
         try:
             import jsonschema  # test extra; optional at run time
@@ -305,7 +315,7 @@ def _check_expected(exp: Any) -> list[str]:
         errs.append(f"expected.status {status!r} is not a status")
     if status == "verified" and reason is not None:
         errs.append("expected.reason must be null when verified")
-    if status != "verified" and not (isinstance(reason, str) and REASON_RE.match(reason)):
+    if status != "verified" and not (isinstance(reason, str) and REASON_RE.fullmatch(reason)):
         errs.append("expected.reason must be a reason code unless verified")
     checks = exp.get("checks", {})
     if not isinstance(checks, dict) or not all(

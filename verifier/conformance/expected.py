@@ -24,7 +24,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
+
+from verifier.core.limits import Limits
+
 from .model import CaseResult, Outcome
+
+_FILE_LIMITS = Limits(max_document_bytes=64 * 1024 * 1024)
 
 FORMAT = "ario-conformance-expected-failures/1"
 
@@ -42,9 +49,12 @@ class ExpectedFailures:
 
 def load_expected_failures(path: Path) -> ExpectedFailures:
     try:
-        doc = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError) as exc:
-        raise ExpectedFailuresError(f"{path}: unreadable: {exc}") from None
+        doc = load(Path(path).read_bytes(), _FILE_LIMITS)
+    except OSError as exc:
+        raise ExpectedFailuresError(f"{path}: unreadable: {exc.strerror or exc}") from None
+    except Malformed as exc:
+        raise ExpectedFailuresError(f"{path}: not strict JSON [{exc.reason.value}]: "
+                                    f"{exc.detail}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ExpectedFailuresError(f'{path}: expected an object with "format": "{FORMAT}"')
     entries = doc.get("expected_failures")

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from verifier.core.textsafe import shown
+
 from .model import OUTPUT_CAPABILITY, REASON_RE, REJECTED, STATUSES, Case, CaseResult, Hello, Outcome, Problem
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
+    """A value from an answer for a detail line: JSON for non-strings, at most `limit`
+    characters, terminal-safe (details are printed)."""
+    text = json.dumps(value) if not isinstance(value, str) else shown(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -27,7 +31,7 @@ def check_answer(answer: Any, case: Case) -> tuple[Problem | None, str]:
         return Problem.INVALID_ANSWER, f"status {_short(status)} is not one of {', '.join(STATUSES)}"
     if status == "verified" and reason is not None:
         return Problem.INVALID_ANSWER, f"status verified needs reason null, got {_short(reason)}"
-    if status != "verified" and not (isinstance(reason, str) and REASON_RE.match(reason)):
+    if status != "verified" and not (isinstance(reason, str) and REASON_RE.fullmatch(reason)):
         return Problem.INVALID_ANSWER, f"status {status} needs a reason code, got {_short(reason)}"
     if "outputs" in answer and not isinstance(answer["outputs"], dict):
         return Problem.INVALID_ANSWER, "outputs must be an object"
@@ -38,7 +42,8 @@ def _diff(expected: Any, actual: Any) -> str:
     if isinstance(expected, str) and isinstance(actual, str):
         n = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
         return (f"differs at char {n} (expected {len(expected)} chars, got {len(actual)}): "
-                f"expected ...{expected[max(0, n - 8):n + 24]}... got ...{actual[max(0, n - 8):n + 24]}...")
+                f"expected ...{shown(expected[max(0, n - 8):n + 24])}... "
+                f"got ...{shown(actual[max(0, n - 8):n + 24])}...")
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return f"expected {len(expected)} items, got {len(actual)}"
@@ -59,7 +64,7 @@ def compare(case: Case, answer: dict[str, Any], hello: Hello) -> tuple[bool, lis
     elif status != exp.status:
         lines.append(f"status: expected {exp.status}, got {status}")
     if exp.reason_known and reason != exp.reason:
-        lines.append(f"reason: expected {exp.reason}, got {reason}")
+        lines.append(f"reason: expected {exp.reason}, got {_short(reason)}")
     compared, na = [], []
     outputs = answer.get("outputs") or {}
     for key in sorted(exp.outputs):

@@ -48,7 +48,10 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .corpus import Corpus, CorpusError
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
+
+from .corpus import Corpus, CorpusError, read_json
 from .model import REJECTED, Case, Expected
 
 KIND = "ar-io-proof"
@@ -111,10 +114,7 @@ def load_ario_proof(root: Path, label: str = KIND) -> Corpus:
 
 
 def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise CorpusError(f"{path}: unreadable JSON: {exc}") from None
+    return read_json(path)
 
 
 def _jcs(value: Any) -> bytes:
@@ -349,7 +349,11 @@ class _Converter:
                 raise CorpusError(f"{rel}: leaf {i} of {vid} does not hash to leaf_hash_hex")
             leaf_bytes.append(env_bytes)
             record = leaf.get("event_record")
-            env = json.loads(env_bytes)
+            try:
+                env = load(env_bytes)
+            except Malformed as exc:
+                raise CorpusError(f"{rel}: leaf {i} of {vid} is not strict JSON "
+                                  f"[{exc.reason.value}]") from None
             if record is not None and _h(_jcs(record)) != env.get("payload_hash"):
                 raise CorpusError(f"{rel}: leaf {i} record does not hash to its payload_hash")
             desc = f"Leaf envelope {i} of checkpoint {vid}."

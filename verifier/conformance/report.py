@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any, Sequence
 
+from verifier.core.textsafe import shown
+
 from .corpus import Corpus
 from .model import FAMILIES, CaseResult, Outcome, Problem
 from .runner import RunResult
@@ -77,7 +79,7 @@ def render_table(run: RunResult, corpora: Sequence[Corpus], *, verbose: bool = F
             tag = "UNEXPECTEDLY PASSING" if r.outcome is Outcome.XPASS else \
                 f"FAILED ({r.problem.value if r.problem else 'failed'})"
             out.append(f"  {tag}  {r.case.id}  [{r.case.family}, expected {r.case.expected.describe()}]")
-            for line in r.detail.splitlines():
+            for line in r.detail.split("\n"):
                 out.append(f"      {line}")
     if run.stale_expected:
         out += ["", f"STALE EXPECTED FAILURES ({len(run.stale_expected)}) - listed but not run:"]
@@ -94,7 +96,9 @@ def render_table(run: RunResult, corpora: Sequence[Corpus], *, verbose: bool = F
                f"{total['xfail']} expected failures, {total['xpass']} unexpectedly passing, "
                f"{total['n/a']} not applicable ({n_app} of {total['cases']} cases run) "
                f"in {run.seconds:.2f}s, {run.starts} process start(s)")
-    return "\n".join(out) + "\n"
+    # Case ids, details, names and paths came from corpora and from the implementation:
+    # every line is made terminal-safe as a whole (the table adds no control characters).
+    return "\n".join(map(shown, out)) + "\n"
 
 
 def _row(corpus: str, family: str, cnt: Counter, widths: list[int]) -> str:
@@ -199,4 +203,5 @@ def json_report(run: RunResult, corpora: Sequence[Corpus]) -> dict[str, Any]:
 
 
 def dumps_report(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    # ASCII: a lone surrogate from a corpus file becomes an escape, never an encode error.
+    return json.dumps(report, indent=2, ensure_ascii=True) + "\n"

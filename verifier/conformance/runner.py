@@ -27,12 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
+from verifier.core.limits import Limits
+
 from .judge import check_answer, judge
 from .model import (
     CAPABILITIES, FAMILIES, PROTOCOL_VERSION, Case, CaseResult, Hello, Outcome, Problem,
 )
 
 MAX_LINE = 16 * 1024 * 1024  # longest answer line accepted
+_ANSWER_LIMITS = Limits(max_document_bytes=MAX_LINE + 2)
 STDERR_TAIL = 2000
 DEFAULT_TIMEOUT = 10.0
 MIN_STARTUP_TIMEOUT = 20.0
@@ -71,6 +76,17 @@ def parse_hello(answer: Any) -> Hello:
     name, version = h.get("name", "unnamed"), h.get("version", "")
     return Hello(str(name), str(version), frozenset(fams) & set(FAMILIES),
                  frozenset(caps) & set(CAPABILITIES))
+
+
+def read_answer(line: bytes) -> tuple[Any, Problem | None, str]:
+    """One answer line through the kernel's strict intake (spec/envelope.md I1): invalid
+    JSON, nesting past 128, lone surrogates, out-of-range numbers are INVALID_ANSWER, never
+    an exception in the runner."""
+    try:
+        return load(line, _ANSWER_LIMITS), None, ""
+    except Malformed as exc:
+        shown = _short(line.decode("utf-8", "replace").strip())
+        return None, Problem.INVALID_ANSWER, f"answer is not strict JSON [{exc.reason.value}]: {shown}"
 
 
 def _encode(obj: dict[str, Any]) -> bytes:
@@ -259,12 +275,10 @@ class StreamSession:
         if not line.endswith(b"\n") and len(line) >= MAX_LINE:
             _kill(proc)
             return None, Problem.INVALID_ANSWER, f"answer line longer than {MAX_LINE} bytes"
-        try:
-            answer = json.loads(line)
-        except ValueError:
+        answer, problem, detail = read_answer(line)
+        if problem is not None:
             _kill(proc)
-            return None, Problem.INVALID_ANSWER, "answer is not JSON: " + _short(line.decode("utf-8", "replace").strip())
-        return answer, None, ""
+        return answer, problem, detail
 
     def _stderr_note(self) -> str:
         tail = self.stderr_tail()
@@ -309,10 +323,8 @@ def run_process(impl: Implementation, request: dict[str, Any], timeout: float) -
         return None, Problem.CRASH, f"no answer (exit code {proc.returncode})" + note
     if len(lines) > 1:
         return None, Problem.INVALID_ANSWER, f"{len(lines)} lines on stdout, expected one answer" + note
-    try:
-        return json.loads(lines[0]), None, ""
-    except ValueError:
-        return None, Problem.INVALID_ANSWER, "answer is not JSON: " + _short(lines[0].decode("utf-8", "replace")) + note
+    answer, problem, detail = read_answer(lines[0])
+    return answer, problem, detail + (note if problem is not None else "")
 
 
 @dataclass
