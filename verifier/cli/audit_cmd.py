@@ -16,6 +16,7 @@ from typing import Any
 from verifier.cli.options import (
     UsageError, add_policy_options, add_source_options, classify, open_audit,
 )
+from verifier.core.textsafe import shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, source: str | None = None, label: str | None =
             raise UsageError("--write-tags needs a live MLflow audit (--tracking-uri)")
         audit = open_audit(args, source)
     except UsageError as exc:
-        sys.stderr.write(f"ario-verifier audit: error: {exc}\n")
+        sys.stderr.write(f"ario-verifier audit: error: {shown(exc)}\n")
         return EXIT_USAGE
     with audit:
         return _drive(audit, args, label or (where if kind == "bundle" else audit.source.label))

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from verifier.core.reasons import Status, meaning
 from verifier.core.result import Outcome, Result
+from verifier.core.textsafe import shown
 
 from .render import check_line, use_colour
 
@@ -23,7 +24,7 @@ def render_audit_json(result: Result, extra: dict[str, Any] | None = None,
     out["events"] = out.pop("children", [])
     if extra:
         out.update(extra)
-    stream.write(json.dumps(out, ensure_ascii=False) + "\n")
+    stream.write(json.dumps(out, ensure_ascii=True) + "\n")  # ASCII: no raw C1/bidi/surrogates
 
 
 _STATUS_COLOUR = {Status.VERIFIED: "1;32", Status.INCOMPLETE: "1;33", Status.FAILED: "1;31",
@@ -35,8 +36,13 @@ def _status(status: Status, colour: bool) -> str:
     return f"\033[{_STATUS_COLOUR[status]}m{text}\033[0m" if colour else text
 
 
+def _texts(subject: dict[str, Any]) -> dict[str, Any]:
+    """The subject with its top-level strings made terminal-safe (they came from evidence)."""
+    return {k: shown(v) if isinstance(v, str) else v for k, v in subject.items()}
+
+
 def _event_block(i: int, ev: Result, colour: bool, stream: TextIO) -> None:
-    s = ev.subject
+    s = _texts(ev.subject)
     stream.write(f"\n[{i}] {s.get('label') or s.get('event_type') or 'event'}: "
                  f"{_status(ev.status, colour)}\n")
     facts = [f"tx {s.get('tx_id') or '(none)'}"]
@@ -57,23 +63,24 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
     """Each event with each check and a one-line explanation, then lineage and verdict."""
     stream = stream or sys.stdout
     colour = use_colour(stream)
-    s = result.subject
-    stream.write(f"Audit of {subject_text(s.get('subject'))} ({label})\n")
+    s = _texts(result.subject)
+    label = shown(label)
+    stream.write(f"Audit of {shown(subject_text(s.get('subject')))} ({label})\n")
     target = s.get("target")
     if isinstance(target, str) and target and target != label:
         stream.write(f"  claimed target (the source's claim, not evidence): {target}\n")
     counts = s.get("by_event_type") or {}
     if counts:
-        stream.write("  events: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + "\n")
+        stream.write("  events: " + ", ".join(f"{n} {shown(t)}" for t, n in sorted(counts.items())) + "\n")
     children = list(result.children)
     full = len(children) <= FULL_LISTING
-    shown = 0
+    listed = 0
     for i, ev in enumerate(children):
         if full or ev.status is not Status.VERIFIED:
             _event_block(i, ev, colour, stream)
-            shown += 1
+            listed += 1
     if not full:
-        hidden = len(children) - shown
+        hidden = len(children) - listed
         stream.write(f"\n  ... {hidden} verified event(s) not listed (use --json for every event)\n")
     stream.write("\nLineage and completeness:\n")
     for check in result.checks:
@@ -85,12 +92,12 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
                      f"dangling {len(graph.get('dangling', []))}\n")
     if s.get("witnessed_at"):
         w = s["witnessed_at"]
-        stream.write(f"  witnessed: {w['earliest']} .. {w['latest']} (Turbo receipts)\n")
+        stream.write(f"  witnessed: {shown(w['earliest'])} .. {shown(w['latest'])} (Turbo receipts)\n")
     signers = s.get("signers") or []
     pinned = (s.get("policy") or {}).get("trusted_keys")
     if signers:
         note = "pinned by --trusted-keys" if pinned else "NOT pinned: pass --trusted-keys to require them"
-        stream.write(f"  signer key(s): {', '.join(signers)} ({note})\n")
+        stream.write(f"  signer key(s): {', '.join(map(shown, signers))} ({note})\n")
     verdict = _status(result.status, colour)
     if result.reason is None:
         stream.write(f"\n{verdict}: every event verified ({s.get('events', 0)} event(s), "
@@ -98,7 +105,7 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
     else:
         first = next((c for c in result.checks if c.reason is result.reason), None)
         why = first.detail if first is not None and first.detail else meaning(result.reason)
-        stream.write(f"\n{verdict} [{result.reason.value}]: {why}\n")
+        stream.write(f"\n{verdict} [{result.reason.value}]: {shown(why)}\n")
 
 
 def subject_text(subject: Any) -> str:
@@ -120,5 +127,5 @@ def problem_lines(result: Result) -> list[str]:
     for ev in result.children:
         for c in ev.checks:
             if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) and c.reason is not None:
-                out.append(f"{ev.subject.get('label', 'event')}: {c.id} [{c.reason.value}] {c.detail}")
+                out.append(shown(f"{ev.subject.get('label', 'event')}: {c.id} [{c.reason.value}] {c.detail}"))
     return out

@@ -12,6 +12,8 @@ import json
 import os
 import sys
 
+from verifier.core.textsafe import shown
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from verifier.cli.options import add_source_options
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return 2
     except SourceError as exc:
-        sys.stderr.write(f"ario-verifier export: {exc}\n")
+        sys.stderr.write(f"ario-verifier export: {shown(exc)}\n")
         return 2
     finally:
         if client is not None:
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ario-verifier export: cannot write {args.output}: {exc}\n")
         return 2
     for what, why in collection.gaps:
-        sys.stderr.write(f"gap: {what}: {why}\n")
+        sys.stderr.write(f"gap: {shown(what)}: {shown(why)}\n")  # names from the store
     info = {"output": str(summary.path), "sha256": summary.sha256, "events": summary.events,
             "members": summary.members, "gaps": len(collection.gaps), "target": target,
             "tracking_uri": redact_uri(uri)}

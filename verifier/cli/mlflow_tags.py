@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from verifier.core.textsafe import shown
+
 _ATTESTATION_TAGS = (("attestation_level", "ario.attestation_level"),
                      ("attested_by", "ario.attested_by"), ("attested_at", "ario.attested_at"),
                      ("report_url", "ario.report_url"))
@@ -54,6 +56,6 @@ def write_back(tracking_uri: str, result: Any, collection: Any) -> int:
                 setter(key, value)
             written += 1
         except Exception as exc:  # noqa: BLE001 - best effort, reported, never fatal
-            sys.stderr.write(f"warning: could not write MLflow tags for {s.get('label')}: "
-                             f"{type(exc).__name__}: {exc}\n")
+            sys.stderr.write(f"warning: could not write MLflow tags for {shown(s.get('label'))}: "
+                             f"{type(exc).__name__}: {shown(exc)}\n")
     return written

@@ -1,4 +1,8 @@
-"""Human and JSON rendering of results. Wording lives here, never in the kernel."""
+"""Human and JSON rendering of results. Wording lives here, never in the kernel.
+
+Every string that can come from evidence (labels, subject fields, check ids and details,
+which quote evidence) passes through `shown` before it is written as text: a document
+cannot move the cursor, recolour the screen or start a line of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any, TextIO
 
 from verifier.core.reasons import Status, meaning
 from verifier.core.result import Check, Outcome, Result
+from verifier.core.textsafe import shown
 
 _MARK = {
     Outcome.PASSED: "✓",
@@ -42,11 +47,11 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def check_line(check: Check, colour: bool, indent: str = "  ") -> str:
     """One line per check: mark, id, outcome and, for problems, reason and explanation."""
     mark = _paint(_MARK[check.outcome], _COLOUR[check.outcome], colour)
-    line = f"{indent}{mark} {check.id:<22} {check.outcome.value}"
+    line = f"{indent}{mark} {shown(check.id):<22} {check.outcome.value}"
     if check.reason is not None:
-        line += f"  [{check.reason.value}] {check.detail or meaning(check.reason)}"
+        line += f"  [{check.reason.value}] {shown(check.detail or meaning(check.reason))}"
     elif check.detail:
-        line += f"  ({check.detail})"
+        line += f"  ({shown(check.detail)})"
     return line
 
 
@@ -56,11 +61,11 @@ def render_human(result: Result, label: str, stream: TextIO | None = None, depth
     colour = use_colour(stream)
     indent = "  " * depth
     status = _paint(result.status.value.upper(), _STATUS_COLOUR[result.status], colour)
-    stream.write(f"{indent}{label}: {result.kind} {status}\n")
+    stream.write(f"{indent}{shown(label)}: {result.kind} {status}\n")
     for key in ("profile", "event_type", "event_id", "tx_id", "public_key"):
         value = result.subject.get(key)
         if isinstance(value, str) and value:
-            stream.write(f"{indent}  {key}: {value}\n")
+            stream.write(f"{indent}  {key}: {shown(value)}\n")
     for check in result.checks:
         stream.write(check_line(check, colour, indent + "  ") + "\n")
     for i, child in enumerate(result.children):
@@ -73,4 +78,5 @@ def render_json(result: Result, extra: dict[str, Any] | None = None, stream: Tex
     out = result.to_json()
     if extra:
         out.update(extra)
-    stream.write(json.dumps(out, ensure_ascii=False, sort_keys=False) + "\n")
+    # ASCII only: C1 controls, bidi overrides and lone surrogates leave as \u escapes.
+    stream.write(json.dumps(out, ensure_ascii=True, sort_keys=False) + "\n")

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from verifier.core.textsafe import shown
+
 SEED_FORMS = ("run", "model", "trace")
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local header; an empty archive
 
@@ -120,10 +122,10 @@ def _run_jsonl(args: argparse.Namespace, limits) -> int:
         if args.path != "-":
             open(args.path, "rb").close()
     except InputError as exc:
-        sys.stderr.write(f"ario-verifier verify: {exc}\n")
+        sys.stderr.write(f"ario-verifier verify: error: {shown(exc)}\n")
         return EXIT_USAGE
     except OSError as exc:
-        sys.stderr.write(f"ario-verifier verify: cannot read {args.path}: {exc.strerror}\n")
+        sys.stderr.write(f"ario-verifier verify: error: cannot read {shown(args.path)}: {exc.strerror}\n")
         return EXIT_USAGE
     policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
     return run_jsonl(args.path, policy=policy, limits=limits, workers=args.workers,
@@ -138,7 +140,7 @@ def _emit(args, result, label, render_human, render_json, exit_code, error: str 
         render_json(result, {"input": label, **(extra or {})})
     else:
         if error:
-            sys.stderr.write(f"ario-verifier verify: error: {error}\n")
+            sys.stderr.write(f"ario-verifier verify: error: {shown(error)}\n")
         if show:
             render_human(result, label)
     return exit_code(result.status)
