@@ -49,7 +49,7 @@ RULES = {
     "envelope_not_found": "audit.md#A1", "gateway_unavailable": "audit.md#A1",
     "gateway_disagreement": "audit.md#A1",
     "target_mismatch": "audit.md#A12", "target_unconfirmed": "audit.md#A12",
-    "event_omitted": "audit.md#A13", "record_mismatch": "audit.md#A3",
+    "event_omitted": "audit.md#A13", "receipt_missing": "audit.md#A3", "record_mismatch": "audit.md#A3",
     "surface_unavailable": "audit.md#A3", "artifact_hash_mismatch": "audit.md#A4",
     "dataset_unresolved": "audit.md#A4", "attestation_level_low": "audit.md#A5",
     "attestation_unavailable": "audit.md#A5", "bundle_malformed": "audit-bundle.md#3",

@@ -7,6 +7,8 @@ items (type 2); receipts are signed by a real local gateway's receipt key.
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 import copy
 import hashlib
 import json
@@ -153,3 +155,17 @@ def build_lineage(*, predictions: int = 2, gateway: Any = None, data_items: bool
 
 def b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def rewrite_bundle(data: bytes, edit) -> bytes:
+    """The bundle with its manifest passed through `edit(manifest, members)`."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    members = {n: src.read(n) for n in src.namelist()}
+    manifest = json.loads(members.pop("manifest.json"))
+    edit(manifest, members)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        for name, body in sorted(members.items()):
+            zf.writestr(name, body)
+    return out.getvalue()

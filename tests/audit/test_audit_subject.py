@@ -7,10 +7,9 @@ so nothing else changes), or an event dropped with its members and index entry.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
+from audit_factory import rewrite_bundle
 from vectors_util import load_vectors
 from verifier.audit import audit_collection
 from verifier.audit.completeness import CompletenessFold
@@ -21,20 +20,6 @@ from verifier.core.result import Result
 from verifier.sources.bundle import read_bundle
 
 BASE = next(v for v in load_vectors("audit_bundle") if v["id"] == "audit-bundle-ok-stored-unpinned")
-
-
-def _rewrite(data: bytes, edit) -> bytes:
-    """The bundle with its manifest passed through `edit(manifest, members)`."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    members = {n: src.read(n) for n in src.namelist()}
-    manifest = json.loads(members.pop("manifest.json"))
-    edit(manifest, members)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        for name, body in sorted(members.items()):
-            zf.writestr(name, body)
-    return out.getvalue()
 
 
 def _retarget(target: str):
@@ -65,7 +50,7 @@ def _audit_cli(tmp_path, capsys, data: bytes, *extra: str) -> tuple[int, dict, s
 
 
 def test_renamed_target_fails_and_subject_names_the_signed_model(tmp_path, capsys):
-    data = _rewrite(bytes.fromhex(BASE["input"]["document_hex"]), _retarget("models:/fraud-prod/42"))
+    data = rewrite_bundle(bytes.fromhex(BASE["input"]["document_hex"]), _retarget("models:/fraud-prod/42"))
     code, doc, text = _audit_cli(tmp_path, capsys, data)
     assert (code, doc["status"], doc["reason"]) == (1, "failed", "target_mismatch")
     subject = doc["subject"]["subject"]
@@ -86,7 +71,7 @@ def test_matching_target_passes_its_check():
 
 
 def test_omitted_promotion_is_incomplete(tmp_path, capsys):
-    data = _rewrite(bytes.fromhex(BASE["input"]["document_hex"]), _drop("stage_transition"))
+    data = rewrite_bundle(bytes.fromhex(BASE["input"]["document_hex"]), _drop("stage_transition"))
     code, doc, text = _audit_cli(tmp_path, capsys, data)
     assert (code, doc["status"], doc["reason"]) == (3, "incomplete", "event_omitted")
     check = next(c for c in doc["checks"] if c["id"] == "completeness")

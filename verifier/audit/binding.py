@@ -28,6 +28,8 @@ _NO_ITEM_REQUIRED = problem(BINDING, R.BINDING_UNCHECKED,
 _NO_RECEIPT = skipped(RECEIPT, "no upload receipt")
 _UNSIGNED_RECEIPT = skipped(RECEIPT, "the upload receipt is unsigned (no public/signature): "
                                      "no witnessed time")
+_RECEIPT_REQUIRED = problem(RECEIPT, R.RECEIPT_MISSING,
+                            "no upload receipt, and the policy requires one (--require-receipts)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,12 @@ def binding_check(tx_id: str | None, envelope: bytes | None, data_item: bytes | 
 def receipt_check(tx_id: str | None, receipt: Any, policy: AuditPolicy) -> tuple[Check, BindingInfo | None]:
     """A3: verify the Turbo receipt; its timestamp is reported as witnessed time."""
     if receipt is None:
-        return _NO_RECEIPT, None
+        return (_RECEIPT_REQUIRED if policy.require_receipts else _NO_RECEIPT), None
     if isinstance(receipt, dict) and not ("signature" in receipt and "public" in receipt):
-        return _UNSIGNED_RECEIPT, None  # proves nothing, like no receipt (spec/audit.md A3)
+        if policy.require_receipts:  # proves nothing, like no receipt (spec/audit.md A3)
+            return problem(RECEIPT, R.RECEIPT_MISSING,
+                           "the receipt is unsigned and the policy requires a signed one"), None
+        return _UNSIGNED_RECEIPT, None
     result = verify_receipt(receipt, tx_id, policy.trusted_receipt_signers)
     if not result.ok:
         bad = _first_problem(result)

@@ -287,6 +287,7 @@ def _subject(collection: Collection, tally: dict[str, Any], graph: dict[str, Any
         "by_event_type": tally["by_type"],
         "bound": tally["bound"],
         "signers": sorted(tally["signers"]),
+        "signer_pinned": policy.trusted_keys is not None,
         "signed_at": {"earliest": signed[0], "latest": signed[-1]} if signed else None,
         "witnessed_at": {"earliest": witnessed[0], "latest": witnessed[-1]} if witnessed else None,
         "policy": policy.to_json(),

@@ -189,7 +189,10 @@ def check_event(
 
     hints = record.hints
     if record.data_item is None and record.receipt is None and "binding_attempts" not in hints:
-        checks += _NO_BINDING_REQUIRED if policy.require_binding else _NO_BINDING
+        if policy.require_receipts:
+            checks += (binding_check(None, b"", None, policy), receipt_check(None, None, policy)[0])
+        else:
+            checks += _NO_BINDING_REQUIRED if policy.require_binding else _NO_BINDING
         subject["bound"] = False
         info = None
     else:

@@ -14,6 +14,8 @@ class AuditPolicy:
     `trusted_keys`: closed set of Ed25519 envelope keys (None = any key, reported as unpinned).
     `allow_legacy`: admit ar-io-mlflow 0.1.0 envelopes without `spec_version`.
     `require_binding`: a missing data item (tx id <-> bytes binding) makes the event incomplete.
+    `require_receipts`: an event without a valid (signed, verifying) Turbo upload receipt is
+    incomplete (`receipt_missing`).
     `trusted_receipt_signers`: Arweave addresses (b64u SHA-256 of the RSA modulus) whose Turbo
     receipts are accepted; None = signatures are checked but the signer is reported unpinned.
     `min_attestation_level`: with an ar.io Verify service, a lower level is incomplete.
@@ -24,6 +26,7 @@ class AuditPolicy:
     require_binding: bool = False
     trusted_receipt_signers: frozenset[str] | None = None
     min_attestation_level: int | None = None
+    require_receipts: bool = False
 
     def envelope_policy(self) -> Policy:
         """The kernel policy for envelope verification (A4)."""
@@ -38,6 +41,7 @@ class AuditPolicy:
             "trusted_receipt_signers": sorted(self.trusted_receipt_signers)
             if self.trusted_receipt_signers else None,
             "min_attestation_level": self.min_attestation_level,
+            "require_receipts": self.require_receipts,
         }
 
 

@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audit bundle, or models:/NAME/VERSION, runs:/ID, traces:/ID, NAME/VERSION")
     add_source_options(p)
     add_policy_options(p)
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--summary", dest="listing", action="store_const", const="summary",
+                       help="print the verdict, counts and failing checks only (the default "
+                       "for audits of more than 40 events)")
+    shown.add_argument("--full", dest="listing", action="store_const", const="full",
+                       help="print every event with every check, however many events")
     p.add_argument("--write-tags", action="store_true",
                    help="write ario.verify_status / ario.attestation_* tags back to MLflow")
     p.set_defaults(func=run)
@@ -77,5 +83,7 @@ def _drive(audit: Any, args: argparse.Namespace, label: str) -> int:
     if getattr(args, "json", False):
         render_audit_json(result, {"input": label, **extra})
     else:
-        render_audit_human(result, label)
+        listing = getattr(args, "listing", None) or ("summary" if getattr(args, "summary", False)
+                                                      else None)  # verify X.zip --summary
+        render_audit_human(result, label, summary={"summary": True, "full": False}.get(listing))
     return exit_code(result.status)

@@ -12,8 +12,10 @@ from verifier.core.textsafe import shown
 
 from .render import check_line, use_colour
 
-#: Audits with more events than this list only the events that are not verified in full.
+#: Audits with more events than this are shown as a summary unless --full is given.
 FULL_LISTING = 40
+#: A summary lists at most this many failing checks (the rest are counted; --json has all).
+SUMMARY_LINES = 50
 
 
 def render_audit_json(result: Result, extra: dict[str, Any] | None = None,
@@ -41,7 +43,7 @@ def _texts(subject: dict[str, Any]) -> dict[str, Any]:
     return {k: shown(v) if isinstance(v, str) else v for k, v in subject.items()}
 
 
-def _event_block(i: int, ev: Result, colour: bool, stream: TextIO) -> None:
+def _event_block(i: int, ev: Result, colour: bool, stream: TextIO, width: int = 22) -> None:
     s = _texts(ev.subject)
     stream.write(f"\n[{i}] {s.get('label') or s.get('event_type') or 'event'}: "
                  f"{_status(ev.status, colour)}\n")
@@ -56,13 +58,19 @@ def _event_block(i: int, ev: Result, colour: bool, stream: TextIO) -> None:
         facts.append(f"ar.io Verify level {s['attestation_level']}")
     stream.write("    " + "; ".join(facts) + "\n")
     for check in ev.checks:
-        stream.write(check_line(check, colour, "    ") + "\n")
+        stream.write(check_line(check, colour, "    ", width) + "\n")
 
 
-def render_audit_human(result: Result, label: str, stream: TextIO | None = None) -> None:
-    """Each event with each check and a one-line explanation, then lineage and verdict."""
+def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
+                       summary: bool | None = None) -> None:
+    """Each event with each check and a one-line explanation, then lineage and verdict; or,
+    with `summary` (default: more than FULL_LISTING events), the verdict, the counts and
+    one line per failing check."""
     stream = stream or sys.stdout
     colour = use_colour(stream)
+    children = list(result.children)
+    if summary is None:
+        summary = len(children) > FULL_LISTING
     s = _texts(result.subject)
     label = shown(label)
     stream.write(f"Audit of {shown(subject_text(s.get('subject')))} ({label})\n")
@@ -72,19 +80,16 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
     counts = s.get("by_event_type") or {}
     if counts:
         stream.write("  events: " + ", ".join(f"{n} {shown(t)}" for t, n in sorted(counts.items())) + "\n")
-    children = list(result.children)
-    full = len(children) <= FULL_LISTING
-    listed = 0
-    for i, ev in enumerate(children):
-        if full or ev.status is not Status.VERIFIED:
-            _event_block(i, ev, colour, stream)
-            listed += 1
-    if not full:
-        hidden = len(children) - listed
-        stream.write(f"\n  ... {hidden} verified event(s) not listed (use --json for every event)\n")
-    stream.write("\nLineage and completeness:\n")
-    for check in result.checks:
-        stream.write(check_line(check, colour, "  ") + "\n")
+    width = max([22] + [len(shown(c.id)) for ev in children for c in ev.checks]
+                + [len(shown(c.id)) for c in result.checks])
+    if summary:
+        _summary(result, children, colour, stream, width)
+    else:
+        for i, ev in enumerate(children):
+            _event_block(i, ev, colour, stream, width)
+        stream.write("\nLineage and completeness:\n")
+        for check in result.checks:
+            stream.write(check_line(check, colour, "  ", width) + "\n")
     graph = s.get("graph") or {}
     if graph:
         stream.write(f"  graph: {len(graph.get('nodes', []))} node(s), "
@@ -95,9 +100,8 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
         stream.write(f"  witnessed: {shown(w['earliest'])} .. {shown(w['latest'])} (Turbo receipts)\n")
     signers = s.get("signers") or []
     pinned = (s.get("policy") or {}).get("trusted_keys")
-    if signers:
-        note = "pinned by --trusted-keys" if pinned else "NOT pinned: pass --trusted-keys to require them"
-        stream.write(f"  signer key(s): {', '.join(map(shown, signers))} ({note})\n")
+    if signers and pinned:
+        stream.write(f"  signer key(s): {', '.join(map(shown, signers[:4]))} (pinned by --trusted-keys)\n")
     verdict = _status(result.status, colour)
     if result.reason is None:
         stream.write(f"\n{verdict}: every event verified ({s.get('events', 0)} event(s), "
@@ -106,6 +110,32 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None)
         first = next((c for c in result.checks if c.reason is result.reason), None)
         why = first.detail if first is not None and first.detail else meaning(result.reason)
         stream.write(f"\n{verdict} [{result.reason.value}]: {shown(why)}\n")
+    if signers and not pinned:
+        keys = ", ".join(map(shown, signers[:4])) + (f" (+{len(signers) - 4} more)" if len(signers) > 4 else "")
+        stream.write(f"SIGNER NOT PINNED: the envelopes are signed by {keys}; without "
+                     "--trusted-keys any key is accepted, so anyone could have produced them\n")
+
+
+def _summary(result: Result, children: list[Result], colour: bool, stream: TextIO,
+             width: int) -> None:
+    """Counts per status, one line per failing event check (bounded), the audit's problems."""
+    counts: dict[Status, int] = {}
+    for ev in children:
+        counts[ev.status] = counts.get(ev.status, 0) + 1
+    stream.write("  status: " + (", ".join(f"{counts[st]} {st.value}" for st in Status if counts.get(st))
+                                 or "no events") + "\n")
+    lines = problem_lines(result)
+    if lines:
+        stream.write("\nFailures:\n")
+        for line in lines[:SUMMARY_LINES]:
+            stream.write(f"  {line}\n")
+        if len(lines) > SUMMARY_LINES:
+            stream.write(f"  ... {len(lines) - SUMMARY_LINES} more (use --json or --full for every check)\n")
+    bad = [c for c in result.checks if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]
+    if bad:
+        stream.write("\nLineage and completeness problems:\n")
+        for check in bad:
+            stream.write(check_line(check, colour, "  ", width) + "\n")
 
 
 def subject_text(subject: Any) -> str:
@@ -124,8 +154,9 @@ def subject_text(subject: Any) -> str:
 def problem_lines(result: Result) -> list[str]:
     """'label: check [reason] detail' for every non-passing event check (for summaries)."""
     out = []
-    for ev in result.children:
+    for i, ev in enumerate(result.children):
         for c in ev.checks:
             if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) and c.reason is not None:
-                out.append(shown(f"{ev.subject.get('label', 'event')}: {c.id} [{c.reason.value}] {c.detail}"))
+                out.append(shown(f"[{i}] {ev.subject.get('label', 'event')}: {c.id} "
+                                 f"[{c.reason.value}] {c.detail}"))
     return out

@@ -45,6 +45,8 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
     p.add_argument("--require-binding", action="store_true",
                    help="an event without a data item binding tx id and bytes is incomplete")
+    p.add_argument("--require-receipts", action="store_true",
+                   help="an event without a valid Turbo upload receipt is incomplete")
     p.add_argument("--receipt-signer", action="append", default=[], metavar="ADDRESS",
                    help="trusted Turbo receipt signer address (repeatable)")
     p.add_argument("--ario-verify-url", metavar="URL",
@@ -104,6 +106,7 @@ def build_policy(args: argparse.Namespace) -> Any:
         trusted_keys=load_trusted_keys(keys) if keys else None,
         allow_legacy=bool(getattr(args, "allow_legacy", False)),
         require_binding=bool(getattr(args, "require_binding", False)),
+        require_receipts=bool(getattr(args, "require_receipts", False)),
         trusted_receipt_signers=frozenset(signers) if signers else None,
         min_attestation_level=getattr(args, "min_attestation_level", None),
     )

@@ -44,10 +44,11 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour else text
 
 
-def check_line(check: Check, colour: bool, indent: str = "  ") -> str:
-    """One line per check: mark, id, outcome and, for problems, reason and explanation."""
+def check_line(check: Check, colour: bool, indent: str = "  ", width: int = 22) -> str:
+    """One line per check: mark, id (padded to `width`), outcome and, for problems, reason
+    and explanation."""
     mark = _paint(_MARK[check.outcome], _COLOUR[check.outcome], colour)
-    line = f"{indent}{mark} {shown(check.id):<22} {check.outcome.value}"
+    line = f"{indent}{mark} {shown(check.id):<{width}} {check.outcome.value}"
     if check.reason is not None:
         line += f"  [{check.reason.value}] {shown(check.detail or meaning(check.reason))}"
     elif check.detail:

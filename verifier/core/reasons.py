@@ -106,6 +106,7 @@ class ReasonCode(str, Enum):
     TARGET_MISMATCH = "target_mismatch"
     TARGET_UNCONFIRMED = "target_unconfirmed"
     EVENT_OMITTED = "event_omitted"
+    RECEIPT_MISSING = "receipt_missing"
 
 
 _M, _F, _I = Status.MALFORMED, Status.FAILED, Status.INCOMPLETE
@@ -182,6 +183,7 @@ REASONS: dict[ReasonCode, tuple[Status, str]] = {
     ReasonCode.BUNDLE_UNSAFE_PATH: (_M, "the audit bundle holds an unsafe member path"),
     ReasonCode.TARGET_MISMATCH: (_F, "the claimed audit target contradicts the signed events"),
     ReasonCode.TARGET_UNCONFIRMED: (_I, "no verified signed event names the claimed target"),
+    ReasonCode.RECEIPT_MISSING: (_I, "no valid upload receipt, and the policy requires one"),
     ReasonCode.EVENT_OMITTED: (_I, "an MLflow state or tx tag has no anchored event in the evidence"),
 }
 
