@@ -1,0 +1,27 @@
+"""Huge numbers in a bundle's envelope or payload members are that event's
+`number_out_of_range`, never a crash of the audit (issue 8 defect 1)."""
+
+from __future__ import annotations
+
+import json
+
+from verifier.cli.main import main
+from verifier.sources.bundle import write_bundle
+
+BIG = b"1" + b"0" * 5000
+
+
+def test_huge_numbers_in_envelope_and_payload_members(tmp_path, capsys, lineage):
+    col = lineage.collection()
+    col.records[1].envelope = b'{"spec_version":"ario.mlflow/v1","n":' + BIG + b"}"
+    col.records[2].payload = b'{"n":' + BIG + b"}"
+    col.records[3].payload = b"-" + BIG
+    path = write_bundle(col, tmp_path / "bignum.zip").path
+    code = main(["audit", str(path), "--json", "-q"])
+    doc = json.loads(capsys.readouterr().out)
+    assert (code, doc["status"], doc["reason"]) == (2, "malformed", "number_out_of_range")
+    reasons = [{c["id"]: c["reason"] for c in ev["checks"]} for ev in doc["events"]]
+    assert reasons[1]["intake"] == "number_out_of_range"
+    assert reasons[2]["record"] == "number_out_of_range"
+    assert reasons[3]["record"] == "number_out_of_range"
+    assert doc["events"][0]["status"] == "verified"
