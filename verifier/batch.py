@@ -8,11 +8,7 @@ at most `workers * prefetch` chunks are in flight.
 
 from __future__ import annotations
 
-import gc
-import itertools
-import multiprocessing
 import os
-from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -20,6 +16,7 @@ from verifier.core.envelope import verify_envelope_bytes
 from verifier.core.limits import DEFAULT_LIMITS, Limits
 from verifier.core.policy import DEFAULT_POLICY, Policy
 from verifier.core.reasons import ReasonCode, Status
+from verifier.runtime import batched, ordered_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,41 +52,16 @@ def verify_many(
     workers: int | None = None,
     chunk_size: int = 256,
     prefetch: int = 4,
+    scheduler: str | None = None,
 ) -> Iterator[Verdict]:
     """Yield one `Verdict` per (envelope bytes, payload bytes | None), in input order.
 
     `workers=1` runs in this process (no pool). Otherwise a process pool of `workers`
-    (default: the CPU count) verifies chunks concurrently.
+    (default: the CPU count) verifies chunks concurrently; with `scheduler`
+    ("tcp://HOST:PORT") the chunks run on that Dask distributed cluster instead.
     """
     workers = workers or os.cpu_count() or 1
-    chunks = (list(c) for c in _batched(items, chunk_size))
-    if workers == 1:
-        for chunk in chunks:
-            yield from _to_verdicts(_verify_chunk((chunk, policy, limits)))
-        return
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    # Forked workers inherit the caller's heap; a garbage collection in a worker would walk
-    # (and so copy-on-write) every inherited object. Freezing moves them out of the
-    # collector's reach for the fork, then the parent is restored.
-    gc.freeze()
-    try:
-        pool = ctx.Pool(workers)
-    finally:
-        gc.unfreeze()
-    with pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_verify_chunk, ((chunk, policy, limits),)))
-            if len(pending) >= workers * prefetch:
-                yield from _to_verdicts(pending.popleft().get())
-        while pending:
-            yield from _to_verdicts(pending.popleft().get())
-
-
-def _batched(items: Iterable[Item], n: int) -> Iterator[tuple[Item, ...]]:
-    it = iter(items)
-    while True:
-        chunk = tuple(itertools.islice(it, n))
-        if not chunk:
-            return
-        yield chunk
+    tasks = ((chunk, policy, limits) for chunk in batched(items, chunk_size))
+    for rows in ordered_map(_verify_chunk, tasks, workers=workers, scheduler=scheduler,
+                            prefetch=prefetch):
+        yield from _to_verdicts(rows)

@@ -1,7 +1,7 @@
 """The audit path's fast paths decide exactly as the general code they shortcut.
 
 Each fast path (bulk ZIP directory scan, bulk manifest index, C-level nesting bound,
-slot-built Doc and ChainNode, envelope_checks, canonical-text tests) is compared with the
+envelope_checks, canonical-text tests) is compared with the
 code it stands in for on generated inputs; no timing is asserted anywhere.
 """
 
@@ -18,7 +18,6 @@ from audit_factory import build_lineage
 from verifier.audit import AuditPolicy, audit_collection
 from verifier.audit import event as event_mod
 from verifier.core import jcs
-from verifier.core.chain_rules import ChainNode, make_node
 from verifier.core.envelope import envelope_checks, verify_envelope_doc
 from verifier.core.intake import Doc, depth_of, depth_within, parse
 from verifier.core.profiles import Profile
@@ -110,17 +109,11 @@ def test_depth_within_agrees_with_depth_of():
         assert depth_within(value, bound) == (depth_of(value, bound) <= bound)
 
 
-def test_slot_built_objects_equal_constructed_ones():
+def test_parse_builds_a_frozen_doc():
     doc = parse(b'{"a":[1,{"b":2}]}')
     assert doc == Doc({"a": [1, {"b": 2}]}, True, b'{"a":[1,{"b":2}]}', True)
     with pytest.raises(AttributeError):
         doc.fast = False  # still frozen
-    args = ("k", "tx", "ev", "prediction", "ario.mlflow/v1", "h", "prev", "pk", "fp")
-    node = make_node(*args)
-    assert node == ChainNode(*args) and hash(node) == hash(ChainNode(*args))
-    assert repr(node) == repr(ChainNode(*args))
-    with pytest.raises(AttributeError):
-        node.key = "other"
 
 
 def test_envelope_checks_is_verify_envelope_doc_without_the_result():

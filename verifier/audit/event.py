@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from verifier.core import mlflow_profile as mp
-from verifier.core.chain_rules import ChainNode, make_node
+from verifier.core.chain_rules import ChainNode
 from verifier.core.envelope import envelope_checks
 from verifier.core.errors import Malformed
 from verifier.core.intake import parse
@@ -63,7 +63,7 @@ class EventOutcome:
         if self.fingerprint is None:
             return None
         s = self.subject
-        return make_node(self.key, s["tx_id"], s.get("event_id"), s.get("event_type"),
+        return ChainNode(self.key, s["tx_id"], s.get("event_id"), s.get("event_type"),
                          s["profile"], s["payload_hash"], s.get("previous_hash", ""),
                          s["public_key"], self.fingerprint)
 
@@ -129,12 +129,8 @@ def proof_found_check(record: EventRecord) -> Check:
                                    f"{record.tx_id} found by GraphQL search on Event-Id "
                                    "(the source recorded no tx id)")
     if fetch is None and record.tx_id is not None and record.envelope is not None:
-        origin = record.envelope_origin  # effective_origin, inline
-        effective = origin or ""
-        if effective.startswith("bundle:"):
-            effective = record.hints.get("exported_envelope_origin", effective)
-        if not effective.startswith(LOCAL_ORIGINS):
-            return _found(origin)
+        if not effective_origin(record).startswith(LOCAL_ORIGINS):
+            return _found(record.envelope_origin)
     where = f" ({_per_gateway(fetch)})" if fetch is not None and fetch.per_gateway else ""
     if record.tx_id is None:
         searched = record.hints.get("tx_search")

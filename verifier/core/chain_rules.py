@@ -50,30 +50,6 @@ class ChainNode:
     rotates_to: str | None = None
 
 
-_SET_NODE = tuple(ChainNode.__dict__[f.name].__set__ for f in fields(ChainNode))
-
-
-def make_node(key: str, tx_id: str | None, event_id: str | None, event_type: str | None,
-              profile: str, payload_hash: str | None, previous_hash: str | None,
-              public_key: str | None, fingerprint: str | None = None,
-              rotates_to: str | None = None) -> ChainNode:
-    """`ChainNode(...)`, the same frozen object, built through its slot descriptors at a
-    third of the cost of the frozen dataclass __init__ (one call per event in an audit)."""
-    node = object.__new__(ChainNode)
-    (s_key, s_tx, s_event, s_type, s_profile, s_hash, s_prev, s_pk, s_fp, s_rot) = _SET_NODE
-    s_key(node, key)
-    s_tx(node, tx_id)
-    s_event(node, event_id)
-    s_type(node, event_type)
-    s_profile(node, profile)
-    s_hash(node, payload_hash)
-    s_prev(node, previous_hash)
-    s_pk(node, public_key)
-    s_fp(node, fingerprint)
-    s_rot(node, rotates_to)
-    return node
-
-
 @dataclass(frozen=True, slots=True)
 class LinkReport:
     """Findings of `link`, in check order (L9), and the lineage graph (L10)."""

@@ -129,22 +129,6 @@ class Doc:
     compact: bool = False  # raw holds no JSON whitespace byte at all
 
 
-# `parse` builds its Doc through the slot descriptors: the frozen dataclass __init__
-# (one object.__setattr__ call per field) costs more than the rest of a small parse.
-_SET_DOC = tuple(Doc.__dict__[name].__set__ for name in ("value", "fast", "raw", "compact"))
-
-
-def _doc(value: Any, fast: bool, raw: bytes, compact: bool) -> Doc:
-    """`Doc(value, fast, raw, compact)`, the same frozen object, built at half the cost."""
-    doc = object.__new__(Doc)
-    set_value, set_fast, set_raw, set_compact = _SET_DOC
-    set_value(doc, value)
-    set_fast(doc, fast)
-    set_raw(doc, raw)
-    set_compact(doc, compact)
-    return doc
-
-
 def depth_of(value: Any, bound: int) -> int:
     """Deepest container depth (root container = 1), stopping once `bound` is exceeded."""
     deepest = 0
@@ -277,7 +261,7 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
             where = find_lone_surrogate(value)
             if where is not None:
                 raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
-    return _doc(value, fast, data, len(skeleton) == openers)
+    return Doc(value, fast, data, len(skeleton) == openers)
 
 
 def parse_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> Doc:

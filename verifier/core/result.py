@@ -56,41 +56,19 @@ class Check:
         }
 
 
-# The helpers below build their Check through the slot descriptors: the frozen dataclass
-# __init__ (one object.__setattr__ call per field) is most of the cost of a check.
-_SET_ID, _SET_OUTCOME, _SET_REASON, _SET_DETAIL = (
-    Check.__dict__[name].__set__ for name in ("id", "outcome", "reason", "detail"))
-_new = object.__new__
-
-
 def passed(check_id: str, detail: str = "") -> Check:
     """A passing check."""
-    check = _new(Check)
-    _SET_ID(check, check_id)
-    _SET_OUTCOME(check, Outcome.PASSED)
-    _SET_REASON(check, None)
-    _SET_DETAIL(check, detail)
-    return check
+    return Check(check_id, Outcome.PASSED, None, detail)
 
 
 def skipped(check_id: str, detail: str = "") -> Check:
     """A check that does not apply to this input."""
-    check = _new(Check)
-    _SET_ID(check, check_id)
-    _SET_OUTCOME(check, Outcome.SKIPPED)
-    _SET_REASON(check, None)
-    _SET_DETAIL(check, detail)
-    return check
+    return Check(check_id, Outcome.SKIPPED, None, detail)
 
 
 def problem(check_id: str, reason: ReasonCode, detail: str = "") -> Check:
     """A non-passing check; its outcome follows from the reason's bucket."""
-    check = _new(Check)
-    _SET_ID(check, check_id)
-    _SET_OUTCOME(check, _OUTCOME_OF[bucket(reason)])
-    _SET_REASON(check, reason)
-    _SET_DETAIL(check, detail)
-    return check
+    return Check(check_id, _OUTCOME_OF[bucket(reason)], reason, detail)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,316 @@
+"""A7 as a stream: the lineage rules of `chain_rules.link` (spec/chain.md L1-L11), decided
+node by node with a compact index instead of the whole node list.
+
+`add(node)` registers a node (in source order) and returns its index and, when it can
+already be decided, its per-event chain check; a node whose predecessor has not been seen
+yet (or whose signer change may be excused by a rotation seen later) waits in a small
+pending record and is decided by `finish()`. A decision made early is one that no later
+node can change: the linker's tie-break is input order, so an earlier allowed candidate
+always wins. The index per node: its unique key, a few integers (canonical copy,
+predecessor, interned profile/type/signer), and dictionary entries for its tx id, event id,
+payload hash, fingerprint digest and linear-chain claim (spec/audit.md, "Memory").
+
+`finish()` returns the pending nodes' checks, the set-level checks (duplicates, link
+summary, signers, forks, cycles: the same list and order as `chain_findings`) and the
+graph, kept in full only for at most `GRAPH_MAX` nodes (counts beyond).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from typing import Any, Iterable
+
+from verifier.core import mlflow_profile as mlflow
+from verifier.core.chain_rules import (
+    _FAMILY, GENESIS, VIA_TX, ChainNode, _allowed, _clean, _rotated, _short, link_form, rule_for,
+)
+from verifier.core.reasons import ReasonCode as R
+from verifier.core.result import Check, passed, problem, skipped
+
+from .lineage import _GENESIS, _HIDDEN, CHAIN
+
+#: The lineage graph (nodes, edges, roots, dangling) is kept in full up to this many nodes.
+GRAPH_MAX = 10_000
+_VIA = (None, "payload_hash", "tx_id")
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class StreamLinker:
+    """Incremental `chain_rules.link` + `lineage.chain_findings` (same checks, same order)."""
+
+    def __init__(self, trusted_keys: Iterable[bytes] | None = None, *,
+                 graph_max: int = GRAPH_MAX) -> None:
+        self.graph_max = graph_max
+        self.trusted = {k.hex() for k in trusted_keys} if trusted_keys is not None else set()
+        self.keys: list[str] = []
+        self.by_key: dict[str, int] = {}
+        self.canon = array("q")
+        self.pred = array("q")
+        self.via = bytearray()
+        self.meta = array("l")               # index into self.combos
+        self.combos: list[tuple] = []        # interned (profile, event_type, public_key)
+        self._combo_ix: dict[tuple, int] = {}
+        self.first_fp: dict[bytes, int] = {}
+        self.tx_index: dict[str, int] = {}
+        self.event_index: dict[str, int] = {}
+        self.hash_index: dict[str, Any] = {}  # payload_hash -> index | [indices]
+        self.dup_groups: dict[tuple[str, str], list[int]] = {}
+        self.claims: dict[tuple[str, str], Any] = {}  # (family, previous_hash) -> i | [i...]
+        self.rotations: dict[str, set[str]] = {}
+        self.pending: dict[int, tuple] = {}   # i -> (previous_hash, form, rule) or ("signer", p)
+        self.roots: list[str] = []
+        self.n_roots = self.hidden = self.linked = self.copies = 0
+        self.signer_problems = 0
+        self.graph_nodes: list[dict[str, Any]] | None = []
+        self._forms: dict[str, str | None] = {}
+        self._allowed: dict[tuple, str | None] = {}
+
+    # -- arrival -------------------------------------------------------------------------
+
+    def add(self, node: ChainNode) -> tuple[int, Check | None]:
+        """Register `node`; (its index, its chain check or None while it is pending)."""
+        nd = _clean(node)
+        i = len(self.keys)
+        key = nd.key if isinstance(nd.key, str) else f"#{i}"
+        while key in self.by_key:
+            key = f"{key}#{i}"
+        self.by_key[key] = i
+        self.keys.append(key)
+        c = i
+        if nd.fingerprint is not None:
+            c = self.first_fp.setdefault(_digest(nd.fingerprint), i)
+        self.canon.append(c)
+        self.pred.append(-1)
+        self.via.append(0)
+        combo = (nd.profile, nd.event_type, nd.public_key)
+        ix = self._combo_ix.get(combo)
+        if ix is None:
+            ix = self._combo_ix[combo] = len(self.combos)
+            self.combos.append(combo)
+        self.meta.append(ix)
+        self._duplicates(nd, c)
+        if self.graph_nodes is not None:
+            g = {"key": key, "tx_id": nd.tx_id, "event_id": nd.event_id, "event_type": nd.event_type}
+            if c != i:
+                g["same_as"] = self.keys[c]
+            self.graph_nodes.append(g)
+            if len(self.graph_nodes) > self.graph_max:
+                self.graph_nodes = None
+        if c != i:
+            self.copies += 1
+            return i, skipped(CHAIN, f"same envelope as {self.keys[c]}")
+        if nd.rotates_to and nd.public_key and _FAMILY.get(nd.profile) == "agent":
+            self.rotations.setdefault(nd.public_key, set()).add(nd.rotates_to)
+        if nd.payload_hash is not None:
+            have = self.hash_index.get(nd.payload_hash)
+            if have is None:
+                self.hash_index[nd.payload_hash] = i
+            elif isinstance(have, list):
+                have.append(i)
+            else:
+                self.hash_index[nd.payload_hash] = [have, i]
+        return i, self._link(i, nd, key)
+
+    def _duplicates(self, nd: ChainNode, c: int) -> None:
+        for kind, value, index in (("tx", nd.tx_id, self.tx_index),
+                                   ("event", nd.event_id, self.event_index)):
+            if value is not None and index.setdefault(value, c) != c:
+                group = self.dup_groups.setdefault((kind, value), [index[value]])
+                if c not in group:
+                    group.append(c)
+
+    def _link(self, i: int, nd: ChainNode, key: str) -> Check | None:
+        prev = nd.previous_hash
+        if prev is None:
+            self.hidden += 1
+            return _HIDDEN
+        form = self._forms[prev] if prev in self._forms else self._forms.setdefault(prev, link_form(prev))
+        if form == GENESIS:
+            self.n_roots += 1
+            if len(self.roots) < self.graph_max:
+                self.roots.append(key)
+            return _GENESIS
+        if form is None:
+            text = "missing, empty or not a string" if prev == "" else f"{_short(prev)!r}"
+            return problem(CHAIN, R.CHAIN_LINK_MALFORMED,
+                           f"previous_hash {text} is neither GENESIS, 64 lowercase hex nor a tx id")
+        rule = rule_for(nd.profile, nd.event_type)
+        if rule is None or rule.via is None:
+            why = "has no chain rule" if rule is None else "must be GENESIS"
+            return problem(CHAIN, R.CHAIN_TYPE_MISMATCH,
+                           f"{nd.event_type} ({nd.profile}) {why}; it names {_short(prev)}")
+        if form != rule.via:
+            return problem(CHAIN, R.CHAIN_LINK_MALFORMED,
+                           f"{nd.event_type} links by {rule.via}; previous_hash {_short(prev)} is a {form}")
+        if rule.linear:
+            claim = (_FAMILY[nd.profile], prev)
+            have = self.claims.get(claim)
+            if have is None:
+                self.claims[claim] = i
+            elif isinstance(have, list):
+                have.append(i)
+            else:
+                self.claims[claim] = [have, i]
+        p, why = self._find(rule, i, prev, form, final=False)
+        if p < 0:
+            self.pending[i] = (prev, form, rule)
+            return None
+        return self._resolve(i, p, form, why, final=False)
+
+    def _find(self, rule: mlflow.LinkRule, i: int, prev: str, form: str,
+              final: bool) -> tuple[int, str | None]:
+        """L3 with the nodes seen so far: (-1, _) when a later node could still decide."""
+        if form == VIA_TX:
+            p = self.tx_index.get(prev, -1)
+            return (p, self._why(rule, i, p)) if p >= 0 else (-1, None)
+        have = self.hash_index.get(prev, ())
+        cands = have if isinstance(have, list) else (have,) if isinstance(have, int) else ()
+        first_why = None
+        for cand in cands:
+            why = self._why(rule, i, cand)
+            if why is None:
+                return cand, None
+            first_why = first_why or why
+        if final and cands:
+            return cands[0], first_why
+        return -1, None
+
+    def _why(self, rule: mlflow.LinkRule, i: int, p: int) -> str | None:
+        a, b = self.meta[i], self.meta[p]
+        akey = (rule, a, b)
+        if akey not in self._allowed:
+            node, pred = self.combos[a], self.combos[b]
+            self._allowed[akey] = _allowed(rule, _Ends(*node), _Ends(*pred))
+        return self._allowed[akey]
+
+    def _resolve(self, i: int, p: int, form: str, why: str | None, final: bool) -> Check | None:
+        self.pred[i] = p
+        self.via[i] = _VIA.index(form)
+        self.linked += 1
+        signer = self._signer(i, p, final)
+        if why is not None:
+            if signer is None:  # the signer verdict still counts for chain:signers
+                self.pending[i] = ("signer-only", p)
+            return problem(CHAIN, R.CHAIN_TYPE_MISMATCH, f"follows {self.keys[p]}: {why}")
+        if signer is None:
+            self.pending[i] = ("signer", p)
+            return None
+        return signer
+
+    def _signer(self, i: int, p: int, final: bool) -> Check | None:
+        """L6 for the link i -> p: "follows" or a signer problem; None = wait for rotations."""
+        new, old = self.combos[self.meta[i]][2], self.combos[self.meta[p]][2]
+        if new is None or old is None or new == old or (new in self.trusted and old in self.trusted):
+            return passed(CHAIN, f"follows {self.keys[p]}")
+        if not final:
+            return None
+        if _rotated(old, new, self.rotations, {}):
+            return passed(CHAIN, f"follows {self.keys[p]}")
+        self.signer_problems += 1
+        return problem(CHAIN, R.CHAIN_SIGNER_CHANGED,
+                       f"{self.keys[i]} is signed by {_short(new)} but its predecessor "
+                       f"{self.keys[p]} by {_short(old)}")
+
+    # -- the end -------------------------------------------------------------------------
+
+    def finish(self) -> tuple[dict[int, Check], tuple[Check, ...], dict[str, Any]]:
+        """(pending index -> chain check, set-level checks, graph)."""
+        decided: dict[int, Check] = {}
+        dangling: list[int] = []
+        for i in sorted(self.pending):
+            entry = self.pending[i]
+            if entry[0] in ("signer", "signer-only"):
+                check = self._signer(i, entry[1], final=True)
+                if entry[0] == "signer":
+                    decided[i] = check  # type: ignore[assignment]
+                continue
+            prev, form, rule = entry
+            p, why = self._find(rule, i, prev, form, final=True)
+            if p < 0:
+                dangling.append(i)
+                decided[i] = problem(CHAIN, R.CHAIN_LINK_UNRESOLVED,
+                                     f"{_short(prev)} names no event in the set")
+                continue
+            check = self._resolve(i, p, form, why, final=True)
+            decided[i] = check  # type: ignore[assignment]
+        self.pending.clear()
+        return decided, self._set_checks(), self._graph(dangling)
+
+    def _set_checks(self) -> tuple[Check, ...]:
+        keys = self.keys
+        checks: list[Check] = []
+        for (kind, value), members in self.dup_groups.items():
+            what = "tx id" if kind == "tx" else "event id"
+            checks.append(problem(f"chain:duplicate:{kind}:{value}", R.DUPLICATE_EVENT,
+                                  f"{', '.join(keys[m] for m in members)} are different "
+                                  f"envelopes with the same {what} {_short(value)}"))
+        if not checks:
+            checks.append(passed("chain:duplicates", f"{self.copies} identical copies merged"
+                                 if self.copies else "no duplicate tx ids or event ids"))
+        summary = f"{self.linked} links resolved, {self.n_roots} GENESIS roots"
+        if self.hidden:
+            summary += f", {self.hidden} links not visible (record not supplied)"
+        checks.append(passed("chain:links", summary))
+        if not self.signer_problems:
+            checks.append(passed("chain:signers", "every link keeps its signer"))
+        forks = []
+        for (_, prev), members in self.claims.items():
+            if not isinstance(members, list):
+                continue
+            p = self.pred[members[0]]
+            target = keys[p] if p >= 0 else _short(prev)
+            forks.append(problem(f"chain:fork:{target}", R.CHAIN_FORK,
+                                 f"{', '.join(keys[m] for m in members)} all follow {target}"))
+        checks += forks or [passed("chain:forks", "no linear chain forks")]
+        checks += self._cycles() or [passed("chain:cycles", "no cycles")]
+        return tuple(checks)
+
+    def _cycles(self) -> list[Check]:
+        pred, keys = self.pred, self.keys
+        state = bytearray(len(pred))  # 0 new, 1 on the current walk, 2 finished
+        out: list[Check] = []
+        for start in range(len(pred)):
+            path: list[int] = []
+            i = start
+            while i >= 0 and state[i] == 0:
+                state[i] = 1
+                path.append(i)
+                i = pred[i]
+            if i >= 0 and state[i] == 1:
+                loop = path[path.index(i):]
+                first = min(loop)
+                at = loop.index(first)
+                loop = loop[at:] + loop[:at]
+                out.append(problem(f"chain:cycle:{keys[first]}", R.CHAIN_CYCLE,
+                                   " -> ".join(keys[j] for j in loop + [first])
+                                   + " (each follows the next)"))
+            for j in path:
+                state[j] = 2
+        return out
+
+    def _graph(self, dangling: list[int]) -> dict[str, Any]:
+        n = len(self.keys)
+        if self.graph_nodes is None:
+            return {"nodes": n, "edges": self.linked, "roots": self.n_roots,
+                    "dangling": len(dangling), "omitted": f"more than {self.graph_max} nodes: counts only"}
+        keys, pred = self.keys, self.pred
+        return {
+            "nodes": self.graph_nodes,
+            "edges": [{"from": keys[pred[i]], "to": keys[i], "via": _VIA[self.via[i]]}
+                      for i in range(n) if pred[i] >= 0],
+            "roots": list(self.roots),
+            "dangling": [keys[i] for i in dangling],
+        }
+
+
+class _Ends:
+    """The fields `chain_rules._allowed` reads, from an interned (profile, type, key)."""
+
+    __slots__ = ("profile", "event_type", "public_key")
+
+    def __init__(self, profile: str, event_type: str | None, public_key: str | None) -> None:
+        self.profile, self.event_type, self.public_key = profile, event_type, public_key
