@@ -24,6 +24,7 @@ from verifier.core.result import Check, Outcome, Result, make_result, passed, pr
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
+from .claims import Claims, ClaimsFold
 from .completeness import CompletenessFold
 from .event import EventOutcome, check_event, pack, unpack
 from .lineage import (
@@ -48,10 +49,12 @@ def audit_collection(
     workers: int = 1,
     verify_service: Callable[[str], VerifyAnswer] | None = None,
     progress: Progress | None = None,
+    claims: Claims | None = None,
 ) -> Result:
-    """Audit every event of `collection` under `policy`. Never raises on hostile content."""
+    """Audit every event of `collection` under `policy`, comparing the plugin's `claims`
+    when given (A14). Never raises on hostile content."""
     with gc_paused():
-        return _audit(collection, policy, limits, workers, verify_service, progress)
+        return _audit(collection, policy, limits, workers, verify_service, progress, claims)
 
 
 @contextmanager
@@ -72,7 +75,7 @@ def gc_paused() -> Any:
 
 def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers: int,
            verify_service: Callable[[str], VerifyAnswer] | None,
-           progress: Progress | None) -> Result:
+           progress: Progress | None, claims: Claims | None = None) -> Result:
     records = list(collection.records)
     if len(records) > limits.max_chain_events:
         return make_result(KIND, [problem("events", R.INPUT_TOO_LARGE,
@@ -95,6 +98,7 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
 
     children: list[Result] = []
     subject, complete = SubjectFold(collection.target), CompletenessFold()  # A12, A13
+    second = ClaimsFold(claims) if claims is not None else None  # A14
     per_event = findings.per_event
     for i, o in enumerate(outcomes):
         outcomes[i] = None  # type: ignore[call-overload]  # the child result replaces it
@@ -124,12 +128,17 @@ def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers:
         children.append(child)
         subject.observe(child, facts)
         complete.observe(child, facts, records[i].surface)
+        if second is not None:
+            second.observe(child)
 
     tally = _tally(children)
     checks = _audit_checks(collection, children, findings.lineage, tally)
     checks += [subject.finish(), complete.finish()]
     out = _subject(collection, tally, findings.graph, policy)
     out["subject"] = subject.to_json()
+    if second is not None:
+        check, out["claims"] = second.finish(out["subject"])
+        checks.append(check)
     return make_result(KIND, checks, out, children)
 
 
@@ -303,7 +312,8 @@ def event_problems(result: Result) -> list[tuple[Result, Check]]:
 
 def stream_collection(collection: Collection, source: Any, policy: AuditPolicy = DEFAULT_AUDIT_POLICY,
                       *, limits: Limits = DEFAULT_LIMITS, workers: int = 1,
-                      verify_service: Callable[[str], VerifyAnswer] | None = None) -> Any:
+                      verify_service: Callable[[str], VerifyAnswer] | None = None,
+                      claims: Claims | None = None) -> Any:
     """An `AuditRun` (stream.py) over an in-memory collection. The events are yielded once
     the whole audit is decided; the streaming pipeline (issue 9) replaces this with
     chunk-at-a-time decisions behind the same interface."""
@@ -313,7 +323,7 @@ def stream_collection(collection: Collection, source: Any, policy: AuditPolicy =
 
     def events() -> Any:
         result = audit_collection(collection, policy, limits=limits, workers=workers,
-                                  verify_service=verify_service)
+                                  verify_service=verify_service, claims=claims)
         state["result"] = Result(result.kind, result.status, result.reason, result.checks,
                                  result.subject, ())
         for seq, child in enumerate(result.children):

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audit bundle, or models:/NAME/VERSION, runs:/ID, traces:/ID, NAME/VERSION")
     add_source_options(p)
     add_policy_options(p)
+    p.add_argument("--claims", metavar="FILE",
+                   help="an ar-io-mlflow `audit --format json` report (ario.mlflow.audit/v1): "
+                   "compare its per-stage claims with this audit (a claimed pass that fails "
+                   "here fails the audit)")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--summary", dest="listing", action="store_const", const="summary",
                        help="print the verdict, counts and failing checks only (the default "

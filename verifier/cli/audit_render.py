@@ -90,6 +90,7 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
         stream.write("\nLineage and completeness:\n")
         for check in result.checks:
             stream.write(check_line(check, colour, "  ", width) + "\n")
+    _claims(s.get("claims"), stream)
     graph = s.get("graph") or {}
     if graph:
         stream.write(f"  graph: {len(graph.get('nodes', []))} node(s), "
@@ -136,6 +137,30 @@ def _summary(result: Result, children: list[Result], colour: bool, stream: TextI
         stream.write("\nLineage and completeness problems:\n")
         for check in bad:
             stream.write(check_line(check, colour, "  ", width) + "\n")
+
+
+_AGREEMENT = {"agree": "agrees", "contradicted": "CONTRADICTED (claimed pass fails here)",
+              "disagreement": "DISAGREES (claimed failure verifies here)",
+              "unchecked": "not checked here", "not_claimed": "no claim",
+              "missing": "MISSING: no event with this tx id in the evidence",
+              "not_anchored": "claimed not anchored"}
+
+
+def _claims(report: Any, stream: TextIO) -> None:
+    """Per claimed stage, where the plugin's report and this audit agree (A14)."""
+    if not isinstance(report, dict):
+        return
+    stream.write(f"\nPlugin's own audit report (untrusted claims about model "
+                 f"{shown(str(report.get('model')))} v{shown(str(report.get('version')))}):\n")
+    stages = report.get("stages") or []
+    for row in stages[:SUMMARY_LINES]:
+        checks = ", ".join(f"{shown(n)} {_AGREEMENT.get(v['agreement'], v['agreement'])}"
+                           for n, v in row["checks"].items())
+        stream.write(f"  {shown(row['stage'])} {shown(row.get('tx_id') or '(no tx)')}: "
+                     f"{_AGREEMENT.get(row['agreement'], row['agreement'])}"
+                     + (f"; {checks}" if checks else "") + "\n")
+    if len(stages) > SUMMARY_LINES:
+        stream.write(f"  ... {len(stages) - SUMMARY_LINES} more stage(s) (use --json)\n")
 
 
 def subject_text(subject: Any) -> str:

@@ -230,13 +230,16 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
         policy = build_policy(args)
     except InputError as exc:
         return AuditRun.failed(info, failure_result("policy", exc.reason, exc.detail, target))
+    claims = _read_claims(getattr(args, "claims", None))
+    if isinstance(claims, tuple):  # (reason, detail): unreadable or not a report
+        return AuditRun.failed(info, failure_result("claims", claims[0], claims[1], target), policy)
     if kind == "bundle":
         collection = _read_bundle(where, args, info, policy, zip_limits)
     else:
         collection = _read_mlflow(where, target, args, info, policy)
     if isinstance(collection, AuditRun):
         return collection
-    run = _stream(collection, args, info, policy, limits)
+    run = _stream(collection, args, info, policy, limits, claims)
     run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
     return run
 
@@ -286,13 +289,30 @@ def _read_mlflow(uri: str, target: str, args: argparse.Namespace, info: Any, pol
             client.close()
 
 
-def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any, limits: Any) -> Any:
+def _read_claims(path: str | None) -> Any:
+    """The plugin's audit report for `--claims` (A14): Claims, None without the option, or
+    (reason, detail) when the file cannot be read or is not a well-formed report."""
+    if not path:
+        return None
+    from verifier.audit.claims import MAX_BYTES, ClaimsError, parse_claims
+    from verifier.cli.inputs import InputError, read_input
+
+    try:
+        return parse_claims(read_input(path, MAX_BYTES))
+    except InputError as exc:
+        return exc.reason, f"claims file: {exc.detail}"
+    except ClaimsError as exc:
+        return exc.reason, f"{path}: {exc.detail}"
+
+
+def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any, limits: Any,
+            claims: Any = None) -> Any:
     from verifier.audit import ArioVerifyClient
     from verifier.audit.engine import stream_collection
 
     url = getattr(args, "ario_verify_url", None)
     service = ArioVerifyClient(url) if url else None
-    run = stream_collection(collection, info, policy, limits=limits,
+    run = stream_collection(collection, info, policy, limits=limits, claims=claims,
                             workers=max(1, getattr(args, "workers", 1) or 1),
                             verify_service=service.query if service else None)
     run.collection = collection  # for --write-tags

@@ -107,6 +107,9 @@ class ReasonCode(str, Enum):
     TARGET_UNCONFIRMED = "target_unconfirmed"
     EVENT_OMITTED = "event_omitted"
     RECEIPT_MISSING = "receipt_missing"
+    CLAIM_CONTRADICTED = "claim_contradicted"
+    CLAIM_DISAGREEMENT = "claim_disagreement"
+    CLAIMS_MALFORMED = "claims_malformed"
 
 
 _M, _F, _I = Status.MALFORMED, Status.FAILED, Status.INCOMPLETE
@@ -184,6 +187,9 @@ REASONS: dict[ReasonCode, tuple[Status, str]] = {
     ReasonCode.TARGET_MISMATCH: (_F, "the claimed audit target contradicts the signed events"),
     ReasonCode.TARGET_UNCONFIRMED: (_I, "no verified signed event names the claimed target"),
     ReasonCode.RECEIPT_MISSING: (_I, "no valid upload receipt, and the policy requires one"),
+    ReasonCode.CLAIM_CONTRADICTED: (_F, "a pass claimed by the plugin's audit report fails here"),
+    ReasonCode.CLAIM_DISAGREEMENT: (_I, "a failure claimed by the plugin's audit report verifies here"),
+    ReasonCode.CLAIMS_MALFORMED: (_M, "the plugin audit report given as claims is not well-formed"),
     ReasonCode.EVENT_OMITTED: (_I, "an MLflow state or tx tag has no anchored event in the evidence"),
 }
 
