@@ -25,3 +25,27 @@ def test_huge_numbers_in_envelope_and_payload_members(tmp_path, capsys, lineage)
     assert reasons[2]["record"] == "number_out_of_range"
     assert reasons[3]["record"] == "number_out_of_range"
     assert doc["events"][0]["status"] == "verified"
+
+
+def _audit_json(capsys, col, tmp_path, name):
+    path = write_bundle(col, tmp_path / name).path
+    code = main(["audit", str(path), "--json", "-q"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_wrongly_typed_evidence_fields_never_crash_the_audit(tmp_path, capsys, lineage):
+    """Found by fuzzing bundle members: an unhashable `event_type`, a dataset input whose
+    name is an object, a surface schema that is not a string."""
+    col = lineage.collection()
+    env = json.loads(col.records[3].envelope)
+    env["event_type"] = {"x": 1}
+    col.records[3].envelope = json.dumps(env).encode()
+    payload = json.loads(col.records[1].payload)
+    payload["dataset_inputs"][0]["name"] = {"x": [1]}
+    col.records[1].payload = json.dumps(payload).encode()
+    col.records[1].surface["dataset_inputs"][0]["schema"] = ["not", "a", "string"]
+    code, doc = _audit_json(capsys, col, tmp_path, "typed.zip")
+    assert code == 1 and doc["status"] == "failed"
+    checks = [{c["id"]: c["reason"] for c in ev["checks"]} for ev in doc["events"]]
+    assert checks[3]["signature"] == "signature_invalid"
+    assert checks[1]["payload_hash"] == "payload_hash_mismatch"

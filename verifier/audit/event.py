@@ -237,7 +237,7 @@ def check_event(
             fingerprint = f"{env['public_key']}:{env['signature']}"
         else:
             fingerprint = hashlib.sha256(envelope).hexdigest()
-    facts = derived.facts if event_type in _LINEAGE_TYPES else None
+    facts = derived.facts if event_type.__class__ is str and event_type in _LINEAGE_TYPES else None
     return _outcome(key, checks, subject, fingerprint, facts)
 
 

@@ -68,8 +68,10 @@ def chain_check(findings: ChainFindings, key: str, has_node: bool) -> Check:
 
 
 def dataset_key(item: Mapping[str, Any]) -> tuple:
-    """What a dataset input and a dataset proof must share to match."""
-    return tuple(item.get(k) for k in _DATASET_KEYS)
+    """What a dataset input and a dataset proof must share to match. Values that are not
+    JSON scalars (hostile payloads) are keyed by their repr, so the key stays hashable."""
+    return tuple(v if v is None or isinstance(v, (str, int, float)) else ("?", repr(v))
+                 for v in map(item.get, _DATASET_KEYS))
 
 
 def dataset_check(facts: Mapping[str, Any] | None, proven: set[tuple]) -> Check:

@@ -80,9 +80,12 @@ def schema_hash(schema: str | None) -> str:
 
     "" for no schema; ``H(JCS(json.loads(schema)))`` when the text parses (Python json
     semantics, as the producer: last duplicate key wins); otherwise ``H(utf-8 bytes)``.
+    A schema that is not a string (a hostile surface) gets a value no hash can equal.
     """
-    if not schema:
+    if schema is None or schema == "":
         return ""
+    if not isinstance(schema, str):
+        return f"invalid-schema:{type(schema).__name__}"
     raw = schema.encode("utf-8", "surrogatepass")
     try:
         if text_nests_deeper(raw, MAX_CANONICAL_DEPTH):  # never hand deep text to json
