@@ -142,3 +142,14 @@ def test_empty_object_is_not_a_legacy_envelope(tmp_path, capsys):
     code, out, err = run_main(capsys, "verify", str(legacy))
     assert "legacy_not_allowed" in out and "--allow-legacy" in out + err
     assert "Policy(" not in out + err
+
+
+def test_jsonl_overlong_line_is_refused_without_holding_it(tmp_path, capsys):
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"{}\n" + b'{"x":"' + b"a" * 3_000_000 + b'"}\n' + b"{}\r\n" + b"[" * 5000)
+    code, out, _ = run_main(capsys, "verify", "--jsonl", str(path), "--max-bytes", "1000",
+                            "--workers", "1")
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r.get("reason") for r in rows[:-1]] == [
+        "unknown_document", "input_too_large", "unknown_document", "input_too_large"]
+    assert code == 2

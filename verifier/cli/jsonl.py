@@ -26,8 +26,25 @@ _BAD_LINE = b'{"__unparseable_line__":'  # forces a malformed verdict with the k
 _HEX = re.compile(rb"(?:[0-9a-fA-F]{2})*")
 
 
+def _lines(stream, cap: int) -> Iterator[bytes]:
+    """Lines of at most `cap` bytes (+ line end). A longer line is never held whole: its
+    first cap + 1 bytes stand for it (the kernel calls them input_too_large), the rest is
+    read past in bounded pieces."""
+    while True:
+        raw = stream.readline(cap + 2)
+        if not raw:
+            return
+        if len(raw) == cap + 2 and not raw.endswith(b"\n"):
+            rest = raw
+            while rest and not rest.endswith(b"\n"):
+                rest = stream.readline(1 << 20)
+            yield raw[:cap + 1]
+        else:
+            yield raw
+
+
 def _items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
-    for raw in stream:
+    for raw in _lines(stream, limits.max_document_bytes):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -60,8 +77,10 @@ def _unwrap(wrapper: dict) -> tuple[bytes, bytes | None]:
 
 
 def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,
-              summary_only: bool, out: TextIO = sys.stdout) -> int:
-    """Verify every line; print per-line results and a summary; return the exit code."""
+              summary_only: bool, out: TextIO | None = None) -> int:
+    """Verify every line; print per-line results and a summary (on `out`, default the
+    current stdout); return the exit code."""
+    out = sys.stdout if out is None else out
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
