@@ -210,3 +210,16 @@ def test_search_hit_with_another_envelope_is_not_taken(uploaded, gateway, policy
         fill_from_gateways(col.records, c)
     assert lost.tx_id is None
     assert "1 item(s) tagged Event-Id" in lost.hints["tx_search"]
+
+
+def test_bundle_bytes_are_reported_as_bundle_members_not_the_exporters_claim(tmp_path, uploaded,
+                                                                            policy):
+    from verifier.sources.bundle import read_bundle, write_bundle
+
+    col = uploaded.collection()
+    for r in col.records:
+        r.envelope_origin = "gateway:https://exporter-says.example"
+    path = write_bundle(col, tmp_path / "b.zip").path
+    result = audit_collection(read_bundle(path), policy)
+    assert result.status is Status.VERIFIED
+    assert all(ev.subject["envelope_origin"].startswith("bundle:") for ev in result.children)

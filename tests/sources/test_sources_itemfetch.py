@@ -157,3 +157,14 @@ def test_raw_bytes_alone_are_never_cached(tmp_path):
         with _client(s.url, cache=cache) as c:
             c.fetch(tx)
         assert s.hits[f"/raw/{tx}"] == 2  # asked again: nothing was served from the cache
+
+
+def test_unreachable_gateway_is_not_asked_the_fallbacks_and_the_next_one_is():
+    with GatewayServer() as gw:
+        raw = _items(1)[0]
+        tx = _upload(gw, raw)
+        dead = dead_url()
+        with _client(dead, gw.url) as c:
+            res = c.fetch_data_item(tx)
+    assert res.status is FetchStatus.OK and res.data == raw
+    assert res.per_gateway[0] == (dead, "HEAD /raw: connect_error (gateway not asked further)")

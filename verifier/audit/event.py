@@ -199,7 +199,7 @@ def check_event(
         receipt, info = receipt_check(record.tx_id, record.receipt, policy)
         checks.append(receipt)
         subject["bound"] = checks[1].outcome is Outcome.PASSED
-    subject["envelope_origin"] = effective_origin(record)
+    subject["envelope_origin"] = record.envelope_origin or ""  # where these bytes were read
     if record.data_item is not None:
         subject["data_item_origin"] = hints.get("data_item_origin", "")
     if hints.get("tx_source") == TX_SOURCE_SEARCH:

@@ -37,6 +37,8 @@ _DIGITS = re.compile(r"[0-9]{1,15}")
 _ID = re.compile(r"[A-Za-z0-9_-]{43}")
 CLAIM_HEADERS = ("x-ar-io-digest", "content-digest", "etag", "x-ar-io-verified",
                  "x-ar-io-trusted", "x-ar-io-stable")
+#: Answers after which a gateway is not asked the fallback routes (each would wait again).
+UNREACHABLE = ("connect_error", "timeout")
 #: App-Name tags of the producers whose items a lost tx id may be searched among.
 PRODUCER_APPS = ("ar-io-mlflow", "ario-verifier")
 
@@ -157,6 +159,8 @@ def _from_gateway(client: Any, gw: str, tx_id: str
         if item is not None:
             return item, "root offsets + ranged /raw", claims
         notes.append(f"root offsets: {why}")
+    elif head.label.startswith(UNREACHABLE):
+        return None, f"HEAD /raw: {head.label} (gateway not asked further)", claims
     else:
         notes.append(f"HEAD /raw: {head.label}")
     for name, step in (("turbo offsets", _via_turbo), ("graphql", _via_graphql)):
