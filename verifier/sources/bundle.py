@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from hashlib import sha256
@@ -26,14 +25,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from verifier import __version__
-from verifier.core.errors import Malformed
-from verifier.core.intake import load
-from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode
+from verifier.sources.bundle_v2 import BundleLimits, fetch_claim, load_json, str_map
 from verifier.sources.errors import BundleError
-from verifier.sources.model import Collection, EventRecord, FetchResult, FetchStatus
+from verifier.sources.model import Collection, EventRecord
 from verifier.sources.zipguard import DEFAULT_ZIP_LIMITS, SafeZip, ZipLimits
-from verifier.sources.zipwrite import write_zip
+from verifier.sources.zipwrite import atomic_zip
 
 FORMAT = "ario-verifier.audit-bundle/v1"
 MANIFEST = "manifest.json"
@@ -148,25 +145,10 @@ def write_bundle(collection: Collection, path: str | os.PathLike[str], *,
 
 def _atomic_zip(path: Path, members: list[tuple[str, bytes]], level: int,
                 n_events: int) -> BundleSummary:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w+b", buffering=1024 * 1024) as fh:
-            write_zip(fh, members, level)
-            fh.flush()
-            os.fsync(fh.fileno())
-            fh.seek(0)
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                digest.update(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return BundleSummary(path, digest.hexdigest(), len(members), n_events)
+    with atomic_zip(path, level) as writer:
+        for name, data in members:
+            writer.add(name, data)
+    return BundleSummary(path, writer.digest.hexdigest(), len(members), n_events)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -177,49 +159,31 @@ def looks_like_bundle(head: bytes) -> bool:
 
 
 def read_bundle(source: str | os.PathLike[str] | bytes | BinaryIO,
-                limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> Collection:
-    """Read and check an audit bundle; raises `BundleError` on any problem.
+                limits: ZipLimits | BundleLimits = DEFAULT_ZIP_LIMITS) -> Collection:
+    """Read and check an audit bundle of either format into one `Collection`; raises
+    `BundleError` on any problem. Memory grows with the bundle: streaming consumers use
+    `bundle_source.open_bundle` instead."""
+    from verifier.sources.bundle_source import open_bundle
+
+    with open_bundle(source, limits) as src:
+        return src.collection()
+
+
+def read_v1(zf: SafeZip, manifest: dict[str, Any]) -> Collection:
+    """The `Collection` of an opened v1 bundle whose manifest is already parsed.
 
     The cyclic collector is paused meanwhile: the manifest and the records are millions of
     acyclic containers that full collections would only walk again and again."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _read(source, limits)
+        return _Reader(zf, manifest).collection()
     finally:
         if paused:
             gc.enable()
 
 
-def _read(source: str | os.PathLike[str] | bytes | BinaryIO, limits: ZipLimits) -> Collection:
-    with SafeZip(source, limits) as zf:
-        if MANIFEST not in zf:
-            raise BundleError(_M, "manifest.json is missing")
-        manifest = _load(zf.read(MANIFEST), MANIFEST)  # the raw bytes are freed right away
-        if not isinstance(manifest, dict):
-            raise BundleError(_M, "manifest.json is not a JSON object")
-        if manifest.get("format") != FORMAT:
-            raise BundleError(_M, f"unsupported bundle format {str(manifest.get('format'))[:80]!r}"
-                                  f" (expected {FORMAT})")
-        return _Reader(zf, manifest).collection()
-
-
-_LOAD_LIMITS = Limits(max_document_bytes=1 << 62)  # members are bounded by ZipLimits already
-
-
-def _load(data: bytes, what: str) -> Any:
-    """Strict JSON by the kernel's intake (spec/envelope.md I1); otherwise BUNDLE_MALFORMED
-    naming the member and the intake reason."""
-    try:
-        return load(data, _LOAD_LIMITS)
-    except Malformed as exc:
-        raise BundleError(_M, f"{what}: not strict JSON [{exc.reason.value}]: {exc.detail}") from None
-
-
-def _str_map(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BundleError(_M, f"{where} must be an object of strings")
-    return value
+_load, _str_map = load_json, str_map
 
 
 class _Reader:
@@ -409,24 +373,4 @@ def folder_of(slot: str) -> str:
     return SLOTS[slot][0]
 
 
-def _fetch_claim(claim: Any, record: EventRecord, where: str) -> FetchResult | None:
-    """The exporter's account of its gateway fetch: a report hint, never evidence."""
-    if claim is None:
-        return None
-    if not isinstance(claim, dict):
-        raise BundleError(_M, f"{where}.fetch is not an object")
-    try:
-        status = FetchStatus(claim.get("status"))
-    except ValueError:
-        raise BundleError(_M, f"{where}.fetch.status is unknown") from None
-    per = claim.get("per_gateway", [])
-    if not isinstance(per, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
-            for p in per):
-        raise BundleError(_M, f"{where}.fetch.per_gateway must be [gateway, outcome] pairs")
-    origin = claim.get("origin")
-    if origin is not None and not isinstance(origin, str):
-        raise BundleError(_M, f"{where}.fetch.origin is not a string")
-    data = record.envelope if status is FetchStatus.OK else None
-    return FetchResult(record.tx_id or "", status, data, origin,
-                       tuple((p[0], p[1]) for p in per))
+_fetch_claim = fetch_claim
