@@ -176,13 +176,13 @@ class Demo:
         return uri
 
     def _export(self, uri: str, gw: Any) -> None:
-        from verifier.sources.bundle import write_bundle
+        from verifier.sources.bundle_v2_write import write_bundle_v2
         from verifier.sources.gateway import GatewayClient
         from verifier.sources.mlflow_reader import read_mlflow
 
         with GatewayClient([gw.url]) as client:
             collection = read_mlflow(uri, self.target, gateway=client)
-        summary = write_bundle(collection, self.bundle)
+        summary = write_bundle_v2(collection, self.bundle)
         say(f"[5/6] export            {self.bundle}  ({summary.events} events, sha256 "
             f"{summary.sha256[:16]}...)")
         for what, why in collection.gaps:

@@ -11,7 +11,8 @@ from typing import Callable
 
 from verifier.core.jcs import canonical
 from verifier.core.reasons import ReasonCode as R
-from verifier.sources.bundle import read_bundle, write_bundle
+from verifier.sources.bundle import read_bundle
+from verifier.sources.bundle_v2_write import write_bundle_v2
 from verifier.sources.model import Collection, EventRecord
 
 
@@ -71,6 +72,6 @@ def make_tampered(clean: Path, outdir: Path, swapped_model: bytes) -> list[Tampe
         col = read_bundle(clean)
         description = apply(col)
         path = outdir / filename
-        write_bundle(col, path)
+        write_bundle_v2(col, path)
         out.append(Tamper(name, description, path, expected))
     return out

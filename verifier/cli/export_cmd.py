@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export", help="export an MLflow lineage as an offline audit bundle (ZIP)",
         description="Collect everything an offline audit of TARGET needs (envelopes, payloads, "
-        "data items, receipts, MLflow surfaces, model file hashes) into one ZIP.",
+        "data items, receipts, MLflow surfaces, model file hashes) into one ZIP: an audit bundle "
+        "v2 (ario-verifier.audit-bundle/v2), evidence in digested shards written one at a time.",
         epilog="exit codes: 0 written, 2 usage error or unreadable store, 3 written with gaps "
         "(listed on stderr)")
     p.add_argument("target", metavar="TARGET",
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from verifier.cli.options import UsageError, gateway_client, redact_uri, to_target, use_tracking_uri
-    from verifier.sources.bundle import write_bundle
+    from verifier.sources.bundle_v2_write import write_bundle_v2
     from verifier.sources.errors import SourceError
     from verifier.sources.mlflow_reader import read_mlflow
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     try:
-        summary = write_bundle(collection, args.output)
+        summary = write_bundle_v2(collection, args.output)
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"ario-verifier export: cannot write {args.output}: {exc}\n")
         return 2

@@ -133,8 +133,10 @@ class SafeZip:
     """An opened, pre-checked archive. `names` lists members in central directory order."""
 
     def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO,
-                 limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
-        self.limits = limits
+                 limits: ZipLimits = DEFAULT_ZIP_LIMITS, *, bulk: bool = True) -> None:
+        """`bulk=False` skips the C-level directory scan and checks entry by entry (the
+        general path the scan is pinned against; both give the same `Entry` values)."""
+        self.limits, self._bulk = limits, bulk
         self._buf, self._owned = _buffer(source, limits.max_archive_bytes)
         self._size = len(self._buf)
         if len(self._buf) > limits.max_archive_bytes:
@@ -151,7 +153,7 @@ class SafeZip:
     def __contains__(self, name: str) -> bool:
         return name in self._entries
 
-    def _directory(self) -> dict[str, tuple]:
+    def _directory(self) -> dict[str, Entry]:
         buf, limits = self._buf, self.limits
         count, cd_size, cd_offset = _end_record(buf)
         if count > limits.max_members:
@@ -159,7 +161,7 @@ class SafeZip:
         if cd_offset + cd_size > len(buf):
             raise BundleError(_MALFORMED, "not a readable ZIP archive: central directory "
                                           "lies outside the file (truncated?)")
-        fast = _scan(buf, count, cd_offset, cd_offset + cd_size, limits)
+        fast = _scan(buf, count, cd_offset, cd_offset + cd_size, limits) if self._bulk else None
         if fast is not None:
             return fast
         entries: dict[str, Entry] = {}
@@ -310,7 +312,7 @@ def _names_ok(joined: bytes, count: int) -> bool:
 
 
 def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
-          limits: ZipLimits) -> dict[str, tuple] | None:
+          limits: ZipLimits) -> dict[str, Entry] | None:
     """The central directory when every entry is an ordinary one (regular file, stored or
     deflated, no zip64 fields, sizes and names within the limits, no duplicates); None
     otherwise, and `SafeZip._directory`'s checked loop then reports the first problem."""
@@ -344,7 +346,7 @@ def _scan(buf: bytes | mmap.mmap | memoryview, count: int, pos: int, end: int,
     if rows and not _names_ok(joined, count):
         return None
     names = joined.decode("ascii").split("\n") if rows else []
-    entries = dict(zip(names, rows))  # rows have Entry's fields (the name still as bytes)
+    entries = {name: Entry(name, *row[1:]) for name, row in zip(names, rows)}
     return entries if len(entries) == count else None
 
 
