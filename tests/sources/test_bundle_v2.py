@@ -230,7 +230,7 @@ def test_must_reject(data, reason, rule):
     (BundleLimits(max_events=1), "event limit"),
     (BundleLimits(max_shard_bytes=10), "byte shard limit"),
     (BundleLimits(max_line_bytes=10), "line limit"),
-    (BundleLimits(max_document_bytes=3), "document limit"),
+    (BundleLimits(zip=ZipLimits(max_evidence_bytes=3)), "document limit"),
     (BundleLimits(max_manifest_bytes=10), "manifest limit"),
     (BundleLimits(zip=ZipLimits(max_members=3)), "member limit"),
 ])

@@ -23,7 +23,7 @@ from typing import Any
 
 from verifier.core.errors import Malformed
 from verifier.core.intake import load
-from verifier.core.limits import DEFAULT_LIMITS, Limits
+from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
 from verifier.sources.model import EventRecord, FetchResult, FetchStatus
@@ -63,8 +63,8 @@ class BundleLimits:
     max_shard_events: int = 65_536
     max_shard_bytes: int = 256 * 1024**2
     max_line_bytes: int = 128 * 1024**2
-    #: each decoded envelope, payload and data item (the kernel's document limit)
-    max_document_bytes: int = DEFAULT_LIMITS.max_document_bytes
+    # each decoded envelope, payload and data item is bounded by `zip.max_evidence_bytes`,
+    # the document limit (`--max-bytes`) v1 applies to its evidence members
 
 
 DEFAULT_BUNDLE_LIMITS = BundleLimits()
@@ -295,16 +295,16 @@ def _b64(value: Any, where: str, limits: BundleLimits) -> bytes | None:
         return None
     if value.__class__ is not str:
         raise BundleError(_M, f"V5: {where} is not a base64 string or null")
-    if len(value) // 4 * 3 > limits.max_document_bytes + 2:
-        raise BundleError(_L, f"V8: {where} decodes to more than the "
-                              f"{limits.max_document_bytes}-byte document limit")
+    bound = limits.zip.max_evidence_bytes
+    if len(value) // 4 * 3 > bound + 2:
+        raise BundleError(_L, f"V8: {where} decodes to more than the {bound}-byte document limit")
     try:
         data = binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError):
         raise BundleError(_M, f"V5: {where} is not strict base64") from None
-    if len(data) > limits.max_document_bytes:
+    if len(data) > bound:
         raise BundleError(_L, f"V8: {where} decodes to {len(data)} bytes, over the "
-                              f"{limits.max_document_bytes}-byte document limit")
+                              f"{bound}-byte document limit")
     return data
 
 
