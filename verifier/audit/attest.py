@@ -20,11 +20,14 @@ from typing import Any
 
 from verifier.core.errors import Malformed
 from verifier.core.evidence.attestation import operator_address, parse_jwk, verify_pss
+from verifier.core.intake import load
 from verifier.core.jcs import canonical
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import Check, passed, problem, skipped
 
 CHECK = "attestation"
+#: Largest ar.io Verify answer read (it is a small JSON object).
+MAX_ANSWER_BYTES = 1024 * 1024
 _NOT_REQUESTED = skipped(CHECK, "ar.io Verify not requested (online only: --ario-verify-url)")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 _B64U = re.compile(r"[A-Za-z0-9_-]+={0,2}")
@@ -70,7 +73,8 @@ class ArioVerifyClient:
 
         self.url = url.rstrip("/")
         self._retries, self._backoff = retries, backoff
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False,
+                                    headers={"Accept-Encoding": "identity"})
         self._errors = (httpx.HTTPError,)
 
     def query(self, tx_id: str) -> VerifyAnswer:
@@ -78,21 +82,40 @@ class ArioVerifyClient:
         last = "no answer"
         for attempt in range(self._retries + 1):
             try:
-                resp = self._client.post(f"{self.url}/api/v1/verify", json={"txId": tx_id})
+                status, body = self._post(tx_id)
             except self._errors as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
-                if resp.status_code == 200:
+                if status == 200 and isinstance(body, str):
+                    return VerifyAnswer(tx_id, error=f"ar.io Verify at {self.url}: {body}")
+                if status == 200:
                     try:
-                        return parse_answer(tx_id, resp.json(), self.url)
-                    except ValueError:
+                        return parse_answer(tx_id, load(body), self.url)
+                    except (Malformed, ValueError):
                         return VerifyAnswer(tx_id, error="the response is not JSON")
-                last = f"HTTP {resp.status_code}"
-                if resp.status_code not in _RETRY:
+                last = f"HTTP {status}"
+                if status not in _RETRY:
                     break
             if attempt < self._retries:
                 time.sleep(self._backoff * 2 ** attempt)
         return VerifyAnswer(tx_id, error=f"ar.io Verify at {self.url}: {last}")
+
+    def _post(self, tx_id: str) -> tuple[int, bytes | str]:
+        """(status, raw body) — or (200, why) for an answer refused unread: a
+        Content-Encoding (never decoded) or more than `MAX_ANSWER_BYTES`."""
+        with self._client.stream("POST", f"{self.url}/api/v1/verify",
+                                 json={"txId": tx_id}) as resp:
+            if resp.status_code != 200:
+                return resp.status_code, b""
+            coding = resp.headers.get("content-encoding", "").strip().lower()
+            if coding not in ("", "identity"):
+                return 200, "a content-encoded answer is refused (never decoded)"
+            body = bytearray()
+            for chunk in resp.iter_raw():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    return 200, f"the answer exceeds {MAX_ANSWER_BYTES} bytes"
+            return 200, bytes(body)
 
     def close(self) -> None:
         self._client.close()

@@ -10,11 +10,11 @@ integrity headers, ``hints["gateway_claims"]`` — claims, never evidence.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from verifier.core.ans104 import parse_data_item
 from verifier.core.errors import Malformed
+from verifier.core.intake import load
 from verifier.sources.itemfetch import find_by_event_id
 from verifier.sources.model import EventRecord, FetchResult, FetchStatus
 
@@ -87,8 +87,8 @@ def fill_from_gateways(records: list[EventRecord], client: Any) -> None:
 def _local_event(record: EventRecord) -> tuple[str, str] | None:
     """(event_id, signature) of the local envelope copy of a record without tx id."""
     try:
-        env = json.loads(record.envelope or b"")
-    except (ValueError, RecursionError):
+        env = load(record.envelope or b"")
+    except Malformed:
         return None
     if not isinstance(env, dict):
         return None
@@ -103,8 +103,8 @@ def _same_envelope(item: bytes, event_id: str, signature: str) -> bool:
     same event_id and the same Ed25519 signature (deterministic: same signed scope)."""
     try:
         parsed = parse_data_item(item)
-        env = json.loads(parsed.data)
-    except (Malformed, ValueError, RecursionError):
+        env = load(parsed.data)
+    except Malformed:
         return False
     return (parsed.tag("Event-Id") == event_id and isinstance(env, dict)
             and env.get("event_id") == event_id and env.get("signature") == signature)

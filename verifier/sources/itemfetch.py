@@ -19,12 +19,12 @@ and carries the gateways' integrity headers as unproven claims.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from verifier.core.ans104 import parse_data_item, verify_signature
 from verifier.core.errors import Malformed
+from verifier.core.intake import load
 from verifier.sources.gqlitem import (
     SEARCH_QUERY, TRANSACTION_QUERY, rebuild_candidates, search_ids, search_variables,
 )
@@ -111,9 +111,9 @@ def _json(client: Any, method: str, url: str, body: Any = None) -> tuple[Any, st
     if not ans.ok:
         return None, ans.label
     try:
-        return json.loads(ans.data), ""
-    except (ValueError, RecursionError):
-        return None, "answer is not JSON"
+        return load(ans.data), ""
+    except Malformed as exc:
+        return None, f"answer is not usable JSON ({exc.reason.value})"
 
 
 def _via_turbo(client: Any, gw: str, tx_id: str) -> tuple[bytes | None, str]:
