@@ -299,7 +299,7 @@ def load_wallet(path: str | os.PathLike[str]) -> Signer:
     text = Path(path).read_text(encoding="utf-8").strip()
     try:
         wallet: Any = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # huge integers and deep nesting included
         wallet = text
     return signer_from(wallet)
 

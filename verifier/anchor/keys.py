@@ -30,6 +30,9 @@ from typing import Mapping
 
 from nacl.signing import SigningKey
 
+from verifier.core.errors import Malformed
+from verifier.core.intake import load
+
 from . import config
 
 KEY_FORMAT = "ario-verifier.ed25519/v1"
@@ -168,10 +171,10 @@ def load_signing_key(path: str | os.PathLike[str]) -> SigningKey:
         raise KeyFileError(f"key file {p} does not exist") from None
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {p}: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise KeyFileError(f"key file {p} is not JSON") from None
+    try:  # the kernel's strict intake: deep nesting or huge numbers never raise here
+        doc = load(raw)
+    except Malformed as exc:
+        raise KeyFileError(f"key file {p} is not JSON [{exc.reason.value}]") from None
     return parse_key_document(doc, f"key file {p}")
 
 

@@ -54,7 +54,7 @@ def logged_model_paths(client: Any, run: Any) -> list[str]:
             for entry in json.loads(history):
                 if isinstance(entry, dict) and entry.get("artifact_path"):
                     paths.append(entry["artifact_path"])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             pass
     if not paths:
         outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []

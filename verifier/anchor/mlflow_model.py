@@ -236,7 +236,7 @@ class VerifiedModel:
                                          "the run's ario.payload_hash; refusing to load")
         try:
             value = json.loads(data).get("artifact_checksums")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         return value if isinstance(value, dict) else None
 

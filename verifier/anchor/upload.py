@@ -8,7 +8,6 @@ only when an upload actually runs (the ``net`` extra).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -16,6 +15,8 @@ from typing import Any, Callable
 
 from ..core.ans104 import data_item_id
 from ..core.errors import Malformed
+from ..core.intake import load
+from ..core.textsafe import shown
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TOKENS = frozenset({"arweave", "solana", "ethereum", "kyve"})
@@ -133,7 +134,7 @@ def upload_data_item(
 
 
 def _snippet(resp: Any) -> str:
-    text = resp.text[:300] if resp.content else ""
+    text = shown(resp.text[:300]) if resp.content else ""  # the service's words, terminal-safe
     return f"HTTP {resp.status_code}" + (f": {text}" if text else "")
 
 
@@ -147,10 +148,11 @@ def _classify(resp: Any, expected_id: str | None, attempts: int) -> UploadOutcom
         return _failed(ErrorKind.BAD_RESPONSE, _snippet(resp), code, expected_id, attempts)
     if len(resp.content) > MAX_RECEIPT_BYTES:
         return _failed(ErrorKind.BAD_RESPONSE, "receipt too large", code, expected_id, attempts)
-    try:
-        receipt = json.loads(resp.content)
-    except (ValueError, UnicodeDecodeError):
-        return _failed(ErrorKind.BAD_RESPONSE, "answer is not JSON", code, expected_id, attempts)
+    try:  # the kernel's strict intake: a hostile service's deep or huge JSON never raises
+        receipt = load(resp.content)
+    except Malformed as exc:
+        return _failed(ErrorKind.BAD_RESPONSE, f"answer is not strict JSON [{exc.reason.value}]",
+                       code, expected_id, attempts)
     if not isinstance(receipt, dict) or not isinstance(receipt.get("id"), str):
         return _failed(ErrorKind.BAD_RESPONSE, "answer has no receipt id", code, expected_id,
                        attempts)

@@ -70,7 +70,7 @@ def load_wallet_file(path: str | os.PathLike[str]) -> Signer:
         raise WalletError(f"cannot read wallet file {p}: {exc}") from None
     try:
         doc: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = text  # a bare base58 secret
     try:
         return signer_from(doc)
