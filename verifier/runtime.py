@@ -49,10 +49,11 @@ def pool_context() -> Any:
 def ordered_map(fn: Callable[[T], U], tasks: Iterable[T], *, workers: int = 1,
                 scheduler: str | None = None, prefetch: int = 2,
                 initializer: Callable[..., None] | None = None,
-                initargs: tuple = ()) -> Iterator[U]:
+                initargs: tuple = (), context: Any = None) -> Iterator[U]:
     """`fn(task)` for each task, in task order. `initializer(*initargs)` runs once in each
     local worker (and here when serial); with a fork pool its arguments are inherited, not
-    pickled. With `scheduler`, tasks run on that Dask cluster (no initializer there)."""
+    pickled. `context`: the multiprocessing context (default `pool_context()`). With
+    `scheduler`, tasks run on that Dask cluster (no initializer there)."""
     if scheduler:
         yield from _dask_map(fn, tasks, scheduler, max(1, prefetch))
         return
@@ -62,7 +63,7 @@ def ordered_map(fn: Callable[[T], U], tasks: Iterable[T], *, workers: int = 1,
         for task in tasks:
             yield fn(task)
         return
-    ctx = pool_context()
+    ctx = context or pool_context()
     # Forked workers inherit the caller's heap; a collection in a worker would walk (and so
     # copy-on-write) every inherited object. Freezing keeps them out of its reach.
     gc.freeze()

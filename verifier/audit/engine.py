@@ -1,43 +1,44 @@
-"""The audit engine: a `Collection` in, one typed `Result` of kind "audit" out (spec/audit.md).
+"""The audit engine: events in, per-event results streamed out, one verdict at the end
+(spec/audit.md A1-A13; docs/architecture.md, "The audit stream").
 
-Steps A1-A6 (event.py) need only one event's evidence and run in order, optionally across
-worker processes (fork, chunked, envelopes parsed once). A7-A10 (lineage.py, attest.py)
-need the whole set and run in the calling process. A11 rolls the per-event results up:
-the audit is as bad as its worst event, and missing pieces make it incomplete, never
-verified. Nothing here does I/O except through the optional `verify_service` (A10).
+Events flow one bounded chunk at a time: A1-A6 (event.py) run on a chunk of records, in
+this process, in local worker processes or on a Dask cluster (runtime.py), and come back
+as compact rows. Here, in source order, each event registers in the compact lineage index
+(linker.py) and is decided at once when nothing later in the source can change its checks
+(its predecessor, dataset proofs and training record already seen); otherwise it waits,
+pending, and is decided at the end. Decided events go straight to the consumer and to the
+bounded folds (A11 roll-up, A12 subject, A13 completeness). Nothing holds all events.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Callable, Sequence
+from functools import partial
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from verifier.core import mlflow_profile as mp
 from verifier.core.limits import DEFAULT_LIMITS, Limits
-from verifier.core.reasons import SEVERITY, ReasonCode as R, Status, bucket
-from verifier.core.result import Check, Outcome, Result, make_result, passed, problem
+from verifier.core.reasons import ReasonCode as R
+from verifier.core.result import Check, Outcome, Result, make_result, problem, rollup
+from verifier.runtime import gc_paused, ordered_map, pool_context
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
 from .claims import Claims, ClaimsFold
 from .completeness import CompletenessFold
 from .event import EventOutcome, check_event, pack, unpack
-from .lineage import (
-    _HIDDEN, _NO_NODE, chain_findings, dataset_check, dataset_key, registration_artifacts,
-    training_artifacts,
-)
+from .lineage import _NO_NODE, dataset_check, dataset_key, registration_artifacts, training_artifacts
+from .linker import StreamLinker
 from .policy import DEFAULT_AUDIT_POLICY, AuditPolicy
+from .rollup import RollUp
+from .stream import AuditRun, EventResult, SourceInfo
 from .subject import SubjectFold
 
 KIND = "audit"
 EVENT_KIND = "event"
-#: Below this many events worker processes cost more than they save.
+#: Below this many events local worker processes cost more than they save.
 PARALLEL_THRESHOLD = 4096
+#: Events per task sent to a worker (a bounded chunk: at most workers * 4 are in flight).
+CHUNK = 1024
 Progress = Callable[[int, int], None]
 
 
@@ -47,291 +48,220 @@ def audit_collection(
     *,
     limits: Limits = DEFAULT_LIMITS,
     workers: int = 1,
+    scheduler: str | None = None,
     verify_service: Callable[[str], VerifyAnswer] | None = None,
     progress: Progress | None = None,
     claims: Claims | None = None,
 ) -> Result:
-    """Audit every event of `collection` under `policy`, comparing the plugin's `claims`
-    when given (A14). Never raises on hostile content."""
-    with gc_paused():
-        return _audit(collection, policy, limits, workers, verify_service, progress, claims)
+    """Audit every event of `collection` under `policy` (comparing the plugin's `claims`
+    when given, A14): the stream collected into one `Result` whose children are the events
+    in source order. Never raises on hostile content."""
+    run = stream_collection(collection, SourceInfo("collection", str(collection.target), True),
+                            policy, limits=limits, workers=workers, scheduler=scheduler,
+                            verify_service=verify_service, claims=claims)
+    n = len(collection.records)
+    children: list[Result | None] = [None] * n
+    for ev in run:
+        children[ev.seq] = ev.result
+        if progress is not None:
+            progress(run.done, n)
+    r = run.summary.result
+    return Result(r.kind, r.status, r.reason, r.checks, r.subject,
+                  tuple(c for c in children if c is not None))
 
 
-@contextmanager
-def gc_paused() -> Any:
-    """Pause the cyclic garbage collector for a bulk step. An audit allocates millions of
-    acyclic containers (results, subjects, graph nodes); each full collection would walk
-    all of them again, costing a sixth of a 100k-event audit and freeing nothing. Reference
-    counting still frees everything; the collector's previous state is restored after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+def stream_collection(collection: Collection, source: SourceInfo,
+                      policy: AuditPolicy = DEFAULT_AUDIT_POLICY, *,
+                      limits: Limits = DEFAULT_LIMITS, workers: int = 1,
+                      scheduler: str | None = None,
+                      verify_service: Callable[[str], VerifyAnswer] | None = None,
+                      claims: Claims | None = None,
+                      chunk: int = CHUNK, min_parallel: int = PARALLEL_THRESHOLD) -> AuditRun:
+    """An `AuditRun` over an in-memory collection (MLflow, a v1 bundle): the per-event
+    checks run `chunk` events at a time (in `workers` local processes when there are at
+    least `min_parallel` events, or on the Dask cluster at `scheduler`); results stream out
+    as they are decided."""
+    records = collection.records
+    n = len(records)
+    if n > limits.max_chain_events:
+        return AuditRun.failed(source, make_result(KIND, [problem(
+            "events", R.INPUT_TOO_LARGE, f"{n} events exceed the limit of {limits.max_chain_events}")],
+            {"target": collection.target}), policy)
+
+    def loader(seq: int) -> EventRecord | None:
+        return records[seq] if 0 <= seq < n else None
+
+    fold = AuditFold(collection.target, collection.model_files, collection.gaps, policy,
+                     verify_service, loader, claims)
+
+    def events() -> Iterator[EventResult]:
+        with gc_paused():
+            seq = 0
+            for outcomes in _checked(records, policy, limits, workers, scheduler, chunk, min_parallel):
+                for o in outcomes:
+                    yield from fold.arrive(seq, o)
+                    seq += 1
+            yield from fold.end()
+
+    return AuditRun(source, policy, events, fold.result, total=n, loader=loader)
 
 
-def _audit(collection: Collection, policy: AuditPolicy, limits: Limits, workers: int,
-           verify_service: Callable[[str], VerifyAnswer] | None,
-           progress: Progress | None, claims: Claims | None = None) -> Result:
-    records = list(collection.records)
-    if len(records) > limits.max_chain_events:
-        return make_result(KIND, [problem("events", R.INPUT_TOO_LARGE,
-                                          f"{len(records)} events exceed the limit of "
-                                          f"{limits.max_chain_events}")],
-                           {"target": collection.target})
-    outcomes = _local_checks(records, policy, limits, workers, progress)
-    findings = chain_findings([n for o in outcomes if (n := o.node()) is not None], policy.trusted_keys)
-
-    proven: set[tuple] = set()
-    trainings: dict[str, dict[str, Any]] = {}
-    for o in outcomes:
-        etype = o.subject.get("event_type")
-        if o.facts is None:
-            continue
-        if etype == mp.DATASET:
-            proven.add(dataset_key(o.facts))
-        elif etype == mp.TRAINING and isinstance(o.facts.get("run_id"), str):
-            trainings.setdefault(o.facts["run_id"], o.facts)
-
-    children: list[Result] = []
-    subject, complete = SubjectFold(collection.target), CompletenessFold()  # A12, A13
-    second = ClaimsFold(claims) if claims is not None else None  # A14
-    per_event = findings.per_event
-    for i, o in enumerate(outcomes):
-        outcomes[i] = None  # type: ignore[call-overload]  # the child result replaces it
-        checks = o.checks  # the outcome's own list: extended in place, then frozen
-        local = len(checks)
-        checks.append((per_event.get(o.key) or _HIDDEN) if o.fingerprint is not None
-                      else _NO_NODE)  # chain_check, inline
-        etype, facts = o.subject.get("event_type"), o.facts
-        if etype == mp.TRAINING:
-            checks.append(dataset_check(facts, proven))
-            run = facts.get("run_id") if facts else None
-            checks.append(training_artifacts(facts, collection.model_files.get(run)
-                                             if isinstance(run, str) else None))
-        elif etype == mp.REGISTRATION:
-            run = facts.get("source_run_id") if facts else None
-            run = run if isinstance(run, str) else None
-            checks.append(registration_artifacts(facts, collection.model_files.get(run) if run else None,
-                                                 trainings.get(run) if run else None))
-        if verify_service is not None:
-            tx = records[i].tx_id
-            answer = verify_service(tx) if isinstance(tx, str) else None
-            check, info = attestation_check(answer, tx, records[i].envelope,
-                                            policy.min_attestation_level)
-            checks.append(check)
-            o.subject.update(info)
-        child = _event_result(o, checks, local)
-        children.append(child)
-        subject.observe(child, facts)
-        complete.observe(child, facts, records[i].surface)
-        if second is not None:
-            second.observe(child)
-
-    tally = _tally(children)
-    checks = _audit_checks(collection, children, findings.lineage, tally)
-    checks += [subject.finish(), complete.finish()]
-    out = _subject(collection, tally, findings.graph, policy)
-    out["subject"] = subject.to_json()
-    if second is not None:
-        check, out["claims"] = second.finish(out["subject"])
-        checks.append(check)
-    return make_result(KIND, checks, out, children)
-
-
-def _event_result(o: EventOutcome, checks: list[Check], local: int) -> Result:
-    """Fold the lineage checks (after the first `local`) into the worker's A1-A6 roll-up
-    (same rule as `rollup`)."""
-    status, reason = o.status, o.reason
-    for c in checks[local:]:
-        if c.reason is not None:
-            extra = bucket(c.reason)
-            if SEVERITY[extra] > SEVERITY[status]:
-                status, reason = extra, c.reason
-    return Result(EVENT_KIND, status, reason, tuple(checks), o.subject)
-
-
-# -- A1-A6, serial or across processes ----------------------------------------------------
+# -- A1-A6, chunk by chunk ------------------------------------------------------------------
 
 _STATE: tuple[Sequence[EventRecord], AuditPolicy, Limits] | None = None
 
 
 def _init_worker(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits) -> None:
+    """In a forked worker: the records are inherited, so tasks are only index spans."""
     global _STATE
     _STATE = (records, policy, limits)
 
 
-def _run_range(span: tuple[int, int]) -> tuple[list[Check], list[tuple]]:
+def _outcomes(records: Sequence[EventRecord], start: int, policy: AuditPolicy,
+              limits: Limits) -> list[EventOutcome]:
+    env_policy = policy.envelope_policy()
+    return [check_event(start + i, r, policy, env_policy, limits) for i, r in enumerate(records)]
+
+
+def _run_span(span: tuple[int, int]) -> tuple[list[Check], list[tuple]]:
     assert _STATE is not None
     records, policy, limits = _STATE
-    return pack(_checks_for(records, range(*span), policy, limits))
+    return pack(_outcomes(records[span[0]:span[1]], span[0], policy, limits))
 
 
-def _checks_for(records: Sequence[EventRecord], indices: range, policy: AuditPolicy,
-                limits: Limits) -> list[EventOutcome]:
-    env_policy = policy.envelope_policy()
-    return [check_event(i, records[i], policy, env_policy, limits) for i in indices]
+def _run_chunk(task: tuple[int, list[EventRecord], AuditPolicy, Limits]) -> tuple[list[Check], list[tuple]]:
+    start, records, policy, limits = task
+    return pack(_outcomes(records, start, policy, limits))
 
 
-def _run_chunk(records: list[EventRecord], start: int, policy: AuditPolicy,
-               limits: Limits) -> tuple[list[Check], list[tuple]]:
-    env_policy = policy.envelope_policy()
-    return pack([check_event(start + i, r, policy, env_policy, limits) for i, r in enumerate(records)])
-
-
-def _pool_context() -> tuple[Any, bool]:
-    """(context, inherit): fork when this process has no other threads (workers inherit
-    the records), else forkserver (records are shipped per chunk); (None, _) = serial."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork"), True
-    if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver"), False
-    return None, False
-
-
-def _local_checks(records: list[EventRecord], policy: AuditPolicy, limits: Limits,
-                  workers: int, progress: Progress | None) -> list[EventOutcome]:
+def _checked(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits, workers: int,
+             scheduler: str | None, chunk: int, min_parallel: int) -> Iterator[list[EventOutcome]]:
+    """A1-A6 outcomes, one chunk at a time, in source order."""
     n = len(records)
-    workers = max(1, min(workers, os.cpu_count() or 1))
-    chunk = max(512, -(-n // (workers * 8)) if workers > 1 else 2048)
-    spans = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
-    ctx, inherit = _pool_context() if workers > 1 and n >= PARALLEL_THRESHOLD else (None, False)
-    out: list[EventOutcome] = []
-    if ctx is None:
-        for span in spans:
-            out.extend(_checks_for(records, range(*span), policy, limits))
-            if progress is not None:
-                progress(len(out), n)
-        return out
-    if inherit:  # forked workers inherit the records; only ranges and results cross over
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(records, policy, limits))
-        parts = pool.map(_run_range, spans)
-    else:
-        pool = ProcessPoolExecutor(workers, mp_context=ctx)
-        parts = pool.map(_run_chunk, [records[a:b] for a, b in spans], [a for a, _ in spans],
-                         [policy] * len(spans), [limits] * len(spans))
-    with pool:
-        for part in parts:
-            out.extend(unpack(part))
-            if progress is not None:
-                progress(len(out), n)
-    return out
+    spans = [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
+    if not scheduler and (workers <= 1 or n < min_parallel):
+        for a, b in spans:
+            yield _outcomes(records[a:b], a, policy, limits)
+        return
+    ctx = None if scheduler else pool_context()
+    if ctx is not None and ctx.get_start_method() == "fork":
+        rows = ordered_map(_run_span, spans, workers=workers, prefetch=4, context=ctx,
+                           initializer=_init_worker, initargs=(records, policy, limits))
+    else:  # forkserver, spawn or Dask: the chunk's records travel with the task
+        tasks = ((a, list(records[a:b]), policy, limits) for a, b in spans)
+        rows = ordered_map(_run_chunk, tasks, workers=workers, scheduler=scheduler,
+                           prefetch=4, context=ctx)
+    for packed in rows:
+        yield unpack(packed)
 
 
-# -- A11: roll-up --------------------------------------------------------------------------
+# -- the fold: A7-A13 on the stream ----------------------------------------------------------
 
 
-def _tally(children: list[Result]) -> dict[str, Any]:
-    """One pass over the events for the roll-up and the audit subject."""
-    statuses: dict[Status, int] = {}
-    first: dict[Status, Result] = {}
-    by_type: dict[str, int] = {}
-    bound = 0
-    signers: set[str] = set()
-    signed: list[str] = []  # [earliest, latest]
-    witnessed: list[str] = []
-    for c in children:
-        s, status = c.subject, c.status
-        if status in statuses:
-            statuses[status] += 1
-        else:
-            statuses[status], first[status] = 1, c
-        etype = str(s.get("event_type", "unknown"))
-        by_type[etype] = by_type.get(etype, 0) + 1
-        if s.get("bound"):
-            bound += 1
-        if isinstance(k := s.get("public_key"), str):
-            signers.add(k)
-        for key, span in (("signed_at", signed), ("witnessed_at", witnessed)):
-            if isinstance(t := s.get(key), str):
-                if not span:
-                    span += [t, t]
-                elif t < span[0]:
-                    span[0] = t
-                elif t > span[1]:
-                    span[1] = t
-    return {"statuses": statuses, "first": first, "by_type": by_type, "bound": bound,
-            "signers": signers, "signed": signed, "witnessed": witnessed, "events": len(children)}
+class AuditFold:
+    """Decides each event as soon as nothing later can change it; the rest at `end`."""
+
+    def __init__(self, target: Any, model_files: Mapping[str, Any], gaps: Sequence[tuple[str, str]],
+                 policy: AuditPolicy, verify_service: Callable[[str], VerifyAnswer] | None,
+                 loader: Callable[[int], EventRecord | None], claims: Claims | None = None) -> None:
+        self.target, self.model_files, self.gaps, self.policy = target, model_files, gaps, policy
+        self.verify_service, self.loader = verify_service, loader
+        self.linker = StreamLinker(policy.trusted_keys)
+        self.proven: set[tuple] = set()                  # dataset proofs seen (A8)
+        self.trainings: dict[str, dict[str, Any]] = {}   # run id -> first training facts (A9)
+        self.pending: dict[int, tuple[EventOutcome, int, Check | None, Check | None]] = {}
+        self.rollup, self.subject = RollUp(), SubjectFold(target)
+        self.complete = CompletenessFold()
+        self.claims = ClaimsFold(claims) if claims is not None else None  # A14
+        self.lineage: tuple[Check, ...] = ()
+        self.graph: dict[str, Any] = {}
+
+    def arrive(self, seq: int, o: EventOutcome) -> tuple[EventResult, ...]:
+        """Register event `seq` (source order) and return it if already decided."""
+        facts, etype = o.facts, o.subject.get("event_type")
+        if facts is not None:
+            if etype == mp.DATASET:
+                self.proven.add(dataset_key(facts))
+            elif etype == mp.TRAINING and isinstance(facts.get("run_id"), str):
+                self.trainings.setdefault(facts["run_id"], facts)
+        node = o.node()
+        index, chain = (-1, _NO_NODE) if node is None else self.linker.add(node)
+        attest = self._attest(seq, o) if self.verify_service is not None else None
+        lineage = self._lineage(etype, facts, final=False)
+        if chain is None or lineage is None:
+            self.pending[seq] = (o, index, chain, attest)
+            return ()
+        return (self._emit(seq, o, chain, lineage, attest),)
+
+    def end(self) -> Iterator[EventResult]:
+        """Decide the pending events (in source order) and the set-level checks."""
+        decided, self.lineage, self.graph = self.linker.finish()
+        for seq in sorted(self.pending):
+            o, index, chain, attest = self.pending.pop(seq)
+            lineage = self._lineage(o.subject.get("event_type"), o.facts, final=True)
+            yield self._emit(seq, o, chain if chain is not None else decided[index],
+                             lineage or [], attest)
+
+    def result(self) -> Result:
+        """The audit verdict (after `end`): kind "audit", no children."""
+        checks = self.rollup.checks(self.target, self.gaps, self.lineage)
+        checks += [self.subject.finish(), self.complete.finish()]
+        out = self.rollup.subject(self.target, self.graph, self.policy)
+        out["subject"] = self.subject.to_json()
+        if self.claims is not None:
+            check, out["claims"] = self.claims.finish(out["subject"])
+            checks.append(check)
+        return make_result(KIND, checks, out)
+
+    def _lineage(self, etype: Any, facts: Mapping[str, Any] | None, final: bool) -> list[Check] | None:
+        """A8/A9 checks, or None while a later event could still change them."""
+        if etype == mp.TRAINING:
+            datasets = dataset_check(facts, self.proven)
+            if not final and datasets.reason is R.DATASET_UNRESOLVED:
+                return None
+            run = facts.get("run_id") if facts else None
+            return [datasets, training_artifacts(facts, self.model_files.get(run)
+                                                 if isinstance(run, str) else None)]
+        if etype == mp.REGISTRATION:
+            run = facts.get("source_run_id") if facts else None
+            run = run if isinstance(run, str) else None
+            if not final and run is not None and run not in self.trainings:
+                return None
+            return [registration_artifacts(facts, self.model_files.get(run) if run else None,
+                                           self.trainings.get(run) if run else None)]
+        return []
+
+    def _attest(self, seq: int, o: EventOutcome) -> Check:
+        record = self.loader(seq)
+        tx = record.tx_id if record is not None else None
+        answer = self.verify_service(tx) if isinstance(tx, str) else None  # type: ignore[misc]
+        check, info = attestation_check(answer, tx, record.envelope if record is not None else None,
+                                        self.policy.min_attestation_level)
+        o.subject.update(info)
+        return check
+
+    def _emit(self, seq: int, o: EventOutcome, chain: Check, lineage: list[Check],
+              attest: Check | None) -> EventResult:
+        checks = o.checks  # the outcome's own list: extended in place, then frozen
+        checks.append(chain)
+        checks += lineage
+        if attest is not None:
+            checks.append(attest)
+        child = _event_result(o, checks)
+        self.rollup.observe(seq, child)
+        self.subject.observe(child, o.facts)
+        self.complete.observe(child, o.facts, o.surface)
+        if self.claims is not None:
+            self.claims.observe(child)
+        return EventResult(seq, child)
 
 
-def _audit_checks(collection: Collection, children: list[Result],
-                  lineage: Sequence[Check], tally: dict[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    if not children:
-        checks.append(problem("events", R.ENVELOPE_NOT_FOUND,
-                              f"no anchored events were found for {collection.target}"))
-    else:
-        checks.append(_events_check(tally))
-    for what, why in collection.gaps:
-        checks.append(problem("collection", R.SURFACE_UNAVAILABLE, f"{what}: {why}"))
-    checks.extend(lineage)
-    return checks
-
-
-def _events_check(tally: dict[str, Any]) -> Check:
-    counts = tally["statuses"]
-    worst = max(counts, key=lambda s: SEVERITY[s])
-    summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
-    detail = f"{tally['events']} event(s): {summary}"
-    if worst is Status.VERIFIED:
-        return passed("events", detail)
-    first = tally["first"][worst]
-    label = first.subject.get("label") or first.subject.get("tx_id") or "event"
-    return problem("events", first.reason,  # type: ignore[arg-type]
-                   f"{detail}; first {worst.value}: {label} ({first.reason.value})")  # type: ignore[union-attr]
-
-
-def _subject(collection: Collection, tally: dict[str, Any], graph: dict[str, Any],
-             policy: AuditPolicy) -> dict[str, Any]:
-    signed, witnessed = tally["signed"], tally["witnessed"]
-    return {
-        "target": collection.target,
-        "events": tally["events"],
-        "by_status": {s.value: n for s, n in tally["statuses"].items()},
-        "by_event_type": tally["by_type"],
-        "bound": tally["bound"],
-        "signers": sorted(tally["signers"]),
-        "signer_pinned": policy.trusted_keys is not None,
-        "signed_at": {"earliest": signed[0], "latest": signed[-1]} if signed else None,
-        "witnessed_at": {"earliest": witnessed[0], "latest": witnessed[-1]} if witnessed else None,
-        "policy": policy.to_json(),
-        "graph": graph,
-    }
+def _event_result(o: EventOutcome, checks: list[Check]) -> Result:
+    status, reason = rollup(checks)
+    return Result(EVENT_KIND, status, reason, tuple(checks), o.subject)
 
 
 def event_problems(result: Result) -> list[tuple[Result, Check]]:
     """(event, check) pairs for every non-passing check of an audit's events."""
     return [(c, k) for c in result.children for k in c.checks
             if k.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]
-
-
-def stream_collection(collection: Collection, source: Any, policy: AuditPolicy = DEFAULT_AUDIT_POLICY,
-                      *, limits: Limits = DEFAULT_LIMITS, workers: int = 1,
-                      verify_service: Callable[[str], VerifyAnswer] | None = None,
-                      claims: Claims | None = None) -> Any:
-    """An `AuditRun` (stream.py) over an in-memory collection. The events are yielded once
-    the whole audit is decided; the streaming pipeline (issue 9) replaces this with
-    chunk-at-a-time decisions behind the same interface."""
-    from .stream import AuditRun, EventResult
-
-    state: dict[str, Result] = {}
-
-    def events() -> Any:
-        result = audit_collection(collection, policy, limits=limits, workers=workers,
-                                  verify_service=verify_service, claims=claims)
-        state["result"] = Result(result.kind, result.status, result.reason, result.checks,
-                                 result.subject, ())
-        for seq, child in enumerate(result.children):
-            yield EventResult(seq, child)
-
-    def finish() -> Result:
-        return state["result"]
-
-    records = collection.records
-    return AuditRun(source, policy, events, finish, total=len(records),
-                    loader=lambda seq: records[seq] if 0 <= seq < len(records) else None)

@@ -20,8 +20,7 @@ from verifier.core.intake import parse
 from verifier.core.limits import Limits
 from verifier.core.policy import Policy
 from verifier.core.reasons import ReasonCode as R
-from verifier.core.reasons import Status, bucket
-from verifier.core.result import Check, Outcome, passed, problem, rollup, skipped
+from verifier.core.result import Check, Outcome, passed, problem, skipped
 from verifier.sources.fill import TX_SOURCE_SEARCH
 from verifier.sources.model import EventRecord, FetchStatus
 
@@ -46,17 +45,14 @@ class EventOutcome:
     """Per-event result of A1-A6, before the lineage checks (A7-A10) are added.
 
     `fingerprint` identifies the signed envelope for the linker (None: the envelope was
-    not admitted as a chain node). `reason` is the A1-A6 roll-up, computed where the
-    checks were made so the engine only folds in the few lineage checks.
-    """
+    not admitted as a chain node)."""
 
     key: str
     checks: list[Check]
     subject: dict[str, Any]
     fingerprint: str | None
     facts: dict[str, Any] | None
-    reason: R | None = None
-    status: Status = Status.VERIFIED
+    surface: dict[str, Any] | None = None  # the source's surface, for lineage events only (A13)
 
     def node(self) -> ChainNode | None:
         """The event as the linker sees it (spec/chain.md L1, L8)."""
@@ -70,8 +66,7 @@ class EventOutcome:
 
 def _outcome(key: str, checks: list[Check], subject: dict[str, Any], fingerprint: str | None,
              facts: dict[str, Any] | None) -> EventOutcome:
-    status, reason = rollup(checks)
-    return EventOutcome(key, checks, subject, fingerprint, facts, reason, status)
+    return EventOutcome(key, checks, subject, fingerprint, facts)
 
 
 def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
@@ -87,20 +82,15 @@ def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
                 j = index[id(c)] = len(table)
                 table.append(c)
             refs.append(j)
-        rows.append((o.key, refs, o.subject, o.fingerprint, o.facts,
-                     o.reason.value if o.reason is not None else None))
+        rows.append((o.key, refs, o.subject, o.fingerprint, o.facts, o.surface))
     return table, rows
 
 
 def unpack(packed: tuple[list[Check], list[tuple]]) -> list[EventOutcome]:
     """Inverse of `pack`."""
     table, rows = packed
-    out = []
-    for key, refs, subject, fp, facts, reason in rows:
-        code = R(reason) if reason is not None else None
-        out.append(EventOutcome(key, [table[j] for j in refs], subject, fp, facts, code,
-                                bucket(code) if code is not None else Status.VERIFIED))
-    return out
+    return [EventOutcome(key, [table[j] for j in refs], subject, fp, facts, surface)
+            for key, refs, subject, fp, facts, surface in rows]
 
 
 def _found(origin: str | None) -> Check:
@@ -171,7 +161,22 @@ def check_event(
     env_policy: Policy,
     limits: Limits,
 ) -> EventOutcome:
-    """A1-A6 for `record` (the `index`-th record of the collection)."""
+    """A1-A6 for `record` (the `index`-th record of the source), with the record's surface
+    attached when the event is a lineage event (the completeness fold reads it)."""
+    out = _check_event(index, record, policy, env_policy, limits)
+    etype = out.subject.get("event_type")
+    if etype.__class__ is str and etype in _LINEAGE_TYPES and isinstance(record.surface, dict):
+        out.surface = record.surface
+    return out
+
+
+def _check_event(
+    index: int,
+    record: EventRecord,
+    policy: AuditPolicy,
+    env_policy: Policy,
+    limits: Limits,
+) -> EventOutcome:
     key = record.tx_id if isinstance(record.tx_id, str) else f"#{index}"
     subject: dict[str, Any] = {"tx_id": record.tx_id}
     checks: list[Check] = [proof_found_check(record)]
