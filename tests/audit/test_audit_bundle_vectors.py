@@ -97,11 +97,16 @@ def test_vector_files_stay_small():
 @pytest.mark.parametrize("vector", [v for v in VECTORS if v["expected"]["status"] == "verified"],
                          ids=lambda v: v["id"])
 def test_clean_bundles_follow_the_writer_rules(vector):
-    """spec/audit-bundle.md §2: manifest first, then members sorted; 1980-01-01; mode 0100644."""
+    """spec/audit-bundle.md §2 and V1: v1 has the manifest first, then members sorted; v2 the
+    shards in order, model-files.json, gaps.json, the manifest last; 1980-01-01; mode 0100644."""
     with zipfile.ZipFile(io.BytesIO(bytes.fromhex(vector["input"]["document_hex"]))) as zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]
-        assert names[0] == "manifest.json" and names[1:] == sorted(names[1:])
+        if vector["id"].startswith("audit-bundle-v2-"):
+            shards = [f"events/{i:06d}.jsonl" for i in range(len(names) - 3)]
+            assert names == shards + ["model-files.json", "gaps.json", "manifest.json"]
+        else:
+            assert names[0] == "manifest.json" and names[1:] == sorted(names[1:])
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
         assert all(i.external_attr >> 16 == 0o100644 for i in infos)
         assert all(i.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for i in infos)

@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 
 from . import (
-    audit_cases, chains, dataitem_cases, envelopes, evidence_cases, jcs_cases, merkle_cases, receipt_cases,
+    audit_cases, audit_v2_cases, chains, dataitem_cases, envelopes, evidence_cases, jcs_cases, merkle_cases, receipt_cases,
 )
 from .common import Vector, dump
 
 CORPUS_VERSION = "1.0.0"
 FAMILY_MODULES = [jcs_cases, envelopes, chains, merkle_cases, dataitem_cases, evidence_cases, receipt_cases,
-                  audit_cases]
+                  audit_cases, audit_v2_cases]
 
 
 def all_vectors() -> list[Vector]:
