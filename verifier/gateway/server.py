@@ -29,7 +29,6 @@ Nothing is ever posted to Arweave; ``deadlineHeight`` is `block_height` + 200.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import sys
 import threading
@@ -42,19 +41,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from .. import __version__
-from ..core.ans104 import parse_data_item, verify_signature
 from ..core.encoding import b64u_encode
-from ..core.errors import Malformed
 from ..core.receipt import receipt_message, signer_address
 from .faults import Fault
 from .reads import ID, WITHHOLDABLE, ReadRoutes
 from .store import Store, StoredItem
+from .uploads import UploadRoutes
 
 RECEIPT_VERSION = "0.2.0"
 DEADLINE_INCREMENT = 200
-_TOKEN_TYPES = {"arweave": {1}, "solana": {2, 4}}
-_POST_PATH = re.compile(r"/(?:v1/)?tx(?:/([A-Za-z0-9_-]{1,32}))?/?")
-_LENGTH = re.compile(r"[0-9]{1,18}")
 #: Uploads read at the same time (each up to max_item_bytes in memory); more get 503.
 DEFAULT_MAX_UPLOADS = 4
 
@@ -76,7 +71,7 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class _Handler(ReadRoutes, BaseHTTPRequestHandler):
+class _Handler(ReadRoutes, UploadRoutes, BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 30
@@ -203,65 +198,6 @@ class _Handler(ReadRoutes, BaseHTTPRequestHandler):
             self._upload(path)
         finally:
             gw._uploads.release()
-
-    def _upload(self, path: str) -> None:
-        gw = self.server.gateway
-        if self._fault():
-            return
-        raw = self._body(gw.max_item_bytes)
-        if raw is None:
-            return
-        m = _POST_PATH.fullmatch(path)
-        if m is None:
-            self._error(404, "not_found", "no such route")
-            return
-        token = m.group(1)
-        if token is not None and token not in _TOKEN_TYPES:
-            self._error(400, "unsupported_token", f"token {token!r} is not accepted")
-            return
-        try:
-            item = parse_data_item(raw)
-        except Malformed as exc:
-            self._error(400, exc.reason.value, exc.detail)
-            return
-        if token is not None and item.signature_type not in _TOKEN_TYPES[token]:
-            self._error(400, "token_mismatch",
-                        f"signature type {item.signature_type} cannot be paid with {token}")
-            return
-        if not verify_signature(item):
-            self._error(400, "data_item_signature_invalid", "the data item signature fails")
-            return
-        stored = gw.store.put(StoredItem(
-            item.id, item.signature_type, item.owner_address, item.tag("Content-Type"),
-            item.data_offset, raw, gw.sign_receipt(item.id, item.owner_address), gw.now_ms()),
-            item.tags)
-        gw._unsealed.set()
-        self._json(200, stored.receipt)
-
-    def _body(self, limit: int) -> bytes | None:
-        """The request body, at most `limit` bytes; None once an error has been answered.
-
-        Content-Length must be 1-18 ASCII digits (``str.isdigit`` admits "²", which
-        ``int`` refuses, and ``int`` refuses more than 4,300 digits): anything else is a
-        400, never a traceback."""
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self._error(411, "length_required", "send a Content-Length", close=True)
-            return None
-        length = length.strip()
-        if not _LENGTH.fullmatch(length):
-            self._error(400, "bad_content_length",
-                        "Content-Length must be 1 to 18 ASCII digits", close=True)
-            return None
-        n = int(length)
-        if n > limit:
-            self._error(413, "too_large", f"body exceeds {limit} bytes", close=True)
-            return None
-        body = self.rfile.read(n)
-        if len(body) != n:
-            self.close_connection = True
-            return None
-        return body
 
 
 class GatewayServer:
