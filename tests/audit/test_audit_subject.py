@@ -100,3 +100,6 @@ def test_unverified_events_do_not_name_the_subject():
     assert fold.to_json()["model"] is None
     assert parse_target("models:/m@champion")[0] == "alias"
     assert parse_target("hello")[0] == "unknown"
+    # the forms the MLflow reader accepts (sources/mlflow_reader.parse_target)
+    assert parse_target("models:/team/fraud/3") == ("model", ("team/fraud", "3"))
+    assert parse_target("traces:/tr-1/") == ("trace", ("tr-1",))

@@ -21,10 +21,11 @@ from verifier.core.result import Check, Result, passed, problem, skipped
 TARGET = "target"
 #: At most this many distinct values of each kind are kept (the rest are only counted).
 CAP = 32
-_MODEL = re.compile(r"models:/([^/@]+)/([0-9]+)")
-_ALIAS = re.compile(r"models:/([^/@]+)@([^/]+)")
-_RUN = re.compile(r"runs:/([^/]+)(?:/.*)?")
-_TRACE = re.compile(r"traces:/([^/]+)")
+#: The forms `sources.mlflow_reader.parse_target` accepts (a model name may hold "/").
+_MODEL = re.compile(r"models:/([^@]+)/([0-9]+)")
+_ALIAS = re.compile(r"models:/([^@]+)@([^/]+)")
+_RUN = re.compile(r"runs:/+([^/]+)(?:/.*)?")
+_TRACE = re.compile(r"traces:/+([^/]+)/*")
 _KIND_WORD = {"model": "model version", "run": "training run", "trace": "traced prediction"}
 
 
