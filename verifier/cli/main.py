@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "verify_cmd",
     "audit_cmd",
     "browse_cmd",
+    "report_cmd",
     "export_cmd",
     "anchor_cmd",
     "keys_cmd",

@@ -1,0 +1,76 @@
+"""HTML to PDF/A-3u with WeasyPrint, offline: a URL fetcher that serves only the package's
+own files (stylesheet, fonts) and refuses everything else, attachments with fixed dates.
+
+Reproducible: with the same HTML, attachments and `SOURCE_DATE_EPOCH` (fontTools reads it
+for font-subset timestamps) the bytes are identical across processes; the PDF /ID is a
+hash of the content. Imported only by the `report` command (weasyprint is heavy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .model import Attachment
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PDF_VARIANT = "pdf/a-3u"
+_RELATIONSHIP = {"application/zip": "Source"}
+
+
+class PackageOnlyFetcher(URLFetcher):
+    """Serves file: URLs inside this package; refuses (and records) every other URL, so
+    rendering never touches the network or the rest of the file system."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("file",))
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        path = self.resolve(url)
+        if path is None:
+            self.refused.append(url[:200])
+            raise ValueError(f"refused: {url[:200]!r} is not a file of the report package")
+        return URLFetcherResponse(path.as_uri(), path.read_bytes())
+
+    @staticmethod
+    def resolve(url: str) -> Path | None:
+        """The package file `url` names, or None (other schemes, hosts, or outside)."""
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        try:
+            path = Path(unquote(parts.path)).resolve()
+        except (OSError, ValueError):
+            return None
+        if not path.is_relative_to(PACKAGE_DIR) or not path.is_file():
+            return None
+        return path
+
+
+def render_pdf(html_text: str, target: Path, attachments: Sequence[Attachment],
+               stamp: datetime) -> list[str]:
+    """Write the PDF of `html_text` to `target` with `attachments` (dated `stamp`, UTC);
+    returns the URLs the fetcher refused (none for a well-formed report)."""
+    fetcher = PackageOnlyFetcher()
+    doc = weasyprint.HTML(string=html_text, base_url=PACKAGE_DIR.as_uri() + "/", url_fetcher=fetcher)
+    naive = stamp.replace(tzinfo=None)
+    with contextlib.ExitStack() as stack:
+        files = []
+        for a in attachments:
+            if not a.included or a.path is None:
+                continue
+            fh = stack.enter_context(open(a.path, "rb"))
+            files.append(weasyprint.Attachment(
+                file_obj=fh, name=a.name, description=a.description, created=naive,
+                modified=naive, relationship=_RELATIONSHIP.get(a.mime, "Data"),
+                url_fetcher=fetcher))
+        doc.write_pdf(str(target), pdf_variant=PDF_VARIANT, attachments=files,
+                      pdf_tags=True, uncompressed_pdf=False)
+    return fetcher.refused
