@@ -1,0 +1,74 @@
+"""Fixtures for the report tests: the deterministic audit-bundle vectors as files plus their
+policy as command-line options, and reports rendered once per module (PDFs take seconds)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verifier.cli.main import main
+
+VECTORS = Path(__file__).resolve().parents[2] / "test-vectors" / "audit_bundle"
+
+
+def bundle_argv(name: str, where: Path) -> list[str]:
+    """The vector's ZIP written under `where`, and its policy as options."""
+    v = json.loads((VECTORS / f"audit-bundle-{name}.json").read_text())
+    path = where / f"{name}.zip"
+    path.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
+    argv = [str(path)]
+    policy = v["input"].get("policy") or {}
+    if policy.get("trusted_keys"):
+        keys = where / f"{name}-keys.txt"
+        keys.write_text("\n".join(policy["trusted_keys"]) + "\n")
+        argv += ["--trusted-keys", str(keys)]
+    for signer in policy.get("trusted_receipt_signers") or ():
+        argv += ["--receipt-signer", signer]
+    if policy.get("require_binding"):
+        argv.append("--require-binding")
+    return argv
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+class Rendered:
+    """One `report` run: exit code, the PDF and HTML paths, the bundle path."""
+
+    def __init__(self, name: str, where: Path, extra: list[str] | None = None) -> None:
+        where.mkdir(parents=True, exist_ok=True)
+        self.argv = bundle_argv(name, where)
+        self.bundle = Path(self.argv[0])
+        self.pdf, self.html = where / "report.pdf", where / "report.html"
+        self.code, self.out, self.err = run_cli(
+            ["report", *self.argv, "-o", str(self.pdf), "--html", str(self.html), "-q", *(extra or [])])
+
+    def text(self) -> str:
+        from pypdf import PdfReader
+
+        return "\n".join(p.extract_text() for p in PdfReader(self.pdf).pages)
+
+    def reader(self) -> Any:
+        from pypdf import PdfReader
+
+        return PdfReader(self.pdf)
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory):
+    cache: dict[str, Rendered] = {}
+
+    def get(name: str) -> Rendered:
+        if name not in cache:
+            cache[name] = Rendered(name, tmp_path_factory.mktemp(name))
+        return cache[name]
+    return get

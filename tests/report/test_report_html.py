@@ -1,0 +1,101 @@
+"""The report's HTML from a hand-made audit stream: evidence strings are escaped everywhere
+(page 1, findings, register, lineage SVG), large audits are summarised in bounded memory,
+the stream is consumed once, and the URL fetcher serves only the package's files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from verifier.audit.policy import DEFAULT_AUDIT_POLICY
+from verifier.audit.stream import AuditRun, EventResult, SourceInfo
+from verifier.core.reasons import ReasonCode as R
+from verifier.core.result import make_result, passed, problem
+from verifier.report.build import ReportRequest, build_report
+from verifier.report.collect import NODE_CAP, REGISTER_FULL
+
+EVIL = '<script>alert(1)</script><img src="http://evil.example/x">&amp;'
+
+
+def _event(seq: int, etype: str, *, bad: bool = False, label: str = "", previous: str = "GENESIS") -> EventResult:
+    checks = [passed("signature")]
+    if bad:
+        checks.append(problem("record", R.RECORD_MISMATCH, f"differs: {EVIL}"))
+    subject = {"tx_id": f"tx{seq:040d}", "event_type": etype, "label": label or f"{etype} {seq}",
+               "signed_at": "2026-01-01T00:00:00+00:00", "public_key": "ab" * 32,
+               "previous_hash": previous}
+    return EventResult(seq, make_result("event", checks, subject))
+
+
+def _run(events: list[EventResult], subject: dict | None = None) -> AuditRun:
+    bad = [e for e in events if e.status.value != "verified"]
+    checks = [problem("events", bad[0].reason, "some failed")] if bad else [passed("events")]
+    result = make_result("audit", checks, {"events": len(events), "target": EVIL, **(subject or {})})
+    return AuditRun(SourceInfo("bundle", EVIL, True, {}), DEFAULT_AUDIT_POLICY,
+                    lambda: iter(events), lambda: result, total=len(events))
+
+
+def _html(run: AuditRun, tmp_path: Path) -> str:
+    out = tmp_path / "r.html"
+    req = ReportRequest(pdf=None, html=out, force=False,
+                        generated_at=datetime(2026, 1, 2, tzinfo=timezone.utc), reproducible=True)
+    build_report(run, req)
+    return out.read_text()
+
+
+def test_every_evidence_string_is_escaped(tmp_path):
+    events = [_event(0, "dataset", label=EVIL), _event(1, "training_complete", label=EVIL, bad=True),
+              _event(2, EVIL, label=EVIL), _event(3, "prediction", label=EVIL, previous=EVIL)]
+    subject = {"subject": {"model_versions": [{"name": EVIL, "version": EVIL}], "run_ids": [EVIL],
+                           "datasets": [{"name": EVIL, "digest": EVIL}]},
+               "signers": [EVIL], "signed_at": {"earliest": EVIL, "latest": EVIL}}
+    html = _html(_run(events, subject), tmp_path)
+    assert "<script" not in html and "<img" not in html and "evil.example/x\">" not in html
+    assert html.count("&lt;script&gt;") >= 8  # page 1, findings, register, lineage...
+    assert "FAILED" in html and "record_mismatch" in html
+
+
+def test_large_audit_is_summarised_and_bounded(tmp_path):
+    n = REGISTER_FULL + 400
+    events = [_event(0, "dataset"), _event(1, "training_complete", previous="GENESIS")]
+    events += [_event(i, "prediction", previous="tx" + "0" * 39 + "1", bad=(i % 97 == 0))
+               for i in range(2, n)]
+    run = _run(list(reversed(events)))  # decided out of source order
+    html = _html(run, tmp_path)
+    assert "predictions are summarised" in html
+    assert html.count("<tr><td>prediction</td>") == 2  # only first and last prediction rows
+    failures = sum(1 for i in range(2, n) if i % 97 == 0)
+    assert html.count('class="finding ') == failures
+    assert f"{n - 2:,} predictions" in html  # one lineage box for the whole group
+
+
+def test_collect_keeps_bounded_state_and_writes_every_event(tmp_path):
+    from verifier.report.collect import collect
+
+    events = [_event(i, "stage_transition") for i in range(NODE_CAP + 25)]
+    events += [_event(NODE_CAP + 25 + i, "prediction") for i in range(300)]
+    c = collect(iter(events), tmp_path / "e.jsonl.gz")
+    assert c.rows is None and len(c.nodes) == NODE_CAP and c.nodes_omitted == 25
+    assert sum(c.predictions_by_parent["GENESIS"].values()) == 300
+    lines = gzip.decompress((tmp_path / "e.jsonl.gz").read_bytes()).splitlines()
+    assert [json.loads(x)["seq"] for x in lines] == list(range(len(events)))
+
+
+def test_fetcher_serves_only_package_files():
+    from verifier.report.pdf import PACKAGE_DIR, PackageOnlyFetcher
+
+    font = PACKAGE_DIR / "fonts" / "DejaVuSans.ttf"
+    f = PackageOnlyFetcher()
+    assert f.resolve(font.as_uri()) == font
+    assert f.fetch(font.as_uri()).read()[:4] == b"\x00\x01\x00\x00"
+    for url in ("http://127.0.0.1:9/x.css", "https://example.com/font.ttf", "file:///etc/passwd",
+                (PACKAGE_DIR / ".." / ".." / "pyproject.toml").as_uri(), "file://host/share/x",
+                "data:text/css,body{}", (PACKAGE_DIR / "missing.css").as_uri()):
+        assert f.resolve(url) is None, url
+        with pytest.raises(ValueError):
+            f.fetch(url)
+    assert len(f.refused) == 7
