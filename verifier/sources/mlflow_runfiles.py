@@ -9,13 +9,12 @@ fixed names (``receipt.json``, ``registration_receipt.json``), the latter only w
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from verifier.core.ans104 import parse_data_item
 from verifier.core.errors import Malformed
-from verifier.core.intake import parse
+from verifier.core.intake import load, parse
 
 _DATAITEM = re.compile(r"dataitem/([A-Za-z0-9_-]{1,128})\.bin")
 _RECEIPT = re.compile(r"receipts/([A-Za-z0-9_-]{1,128})\.json")
@@ -26,8 +25,8 @@ def loose_json(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
+        value = load(data)  # the kernel's strict intake, as every other reader
+    except Malformed:
         return None
     return value if isinstance(value, dict) else None
 
