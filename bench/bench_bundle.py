@@ -103,7 +103,9 @@ def main() -> int:
         rows.append(child("v1", v1))
     inflate = rows[1]
     for r in rows:
-        r["events_per_s"] = round((args.n + 4) / r["wall_s"]) if r["mode"] in ("v1", "v2") else None
+        if r["mode"] in ("v1", "v2"):
+            r["events_per_s"] = round((args.n + 4) / r["wall_s"])
+            r["events_per_cpu_s"] = round((args.n + 4) / r["cpu_s"])
         r["cpu_ratio_to_inflate"] = round(r["cpu_s"] / max(inflate["cpu_s"], 1e-9), 2)
         print(json.dumps(r), flush=True)
     if tmp is not None:

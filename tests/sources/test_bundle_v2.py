@@ -287,3 +287,17 @@ def test_streaming_reader_memory_is_bounded(tmp_path):
         out[name] = growth_kib
     assert out["v1"] > 40 * 1024  # the v1 reader holds the collection (~50 MB of evidence)
     assert out["v2"] < out["v1"] / 4, out
+
+
+def test_read_shard_with_the_entry_rechecks_the_digest(tmp_path):
+    path = write_bundle_v2(random_collection(30), tmp_path / "b.zip", shard_events=10).path
+    with open_bundle(path) as src:
+        entries = src.shard_entries()
+        by_name = [read_shard(path, e.name) for e in entries]
+    by_entry = [read_shard(path, e) for e in entries]
+    assert [[r.payload for r in p] for p in by_entry] == [[r.payload for r in p] for p in by_name]
+    assert [e.first for e in entries] == [0, 10, 20]
+    other = write_bundle_v2(random_collection(30, seed=6), tmp_path / "c.zip", shard_events=10).path
+    with pytest.raises(BundleError) as e:  # same name, other bytes: the digest catches it
+        read_shard(other, entries[1])
+    assert e.value.reason is M and "V6" in e.value.message

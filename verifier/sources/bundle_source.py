@@ -21,8 +21,8 @@ from verifier.core.reasons import ReasonCode
 from verifier.sources.bundle import FORMAT as FORMAT_V1
 from verifier.sources.bundle import read_v1
 from verifier.sources.bundle_v2 import (
-    DEFAULT_BUNDLE_LIMITS, FORMAT_V2, GAPS, MANIFEST, BundleLimits, Index, as_bundle_limits,
-    load_json, shard_records,
+    DEFAULT_BUNDLE_LIMITS, FORMAT_V2, GAPS, MANIFEST, BundleLimits, Index, Shard,
+    as_bundle_limits, load_json, shard_records,
 )
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord
@@ -53,6 +53,11 @@ class BundleSource:
         if self._index is None:
             return [V1_SHARD]
         return [s.name for s in self._index.shards]
+
+    def shard_entries(self) -> list[Shard]:
+        """The checked manifest entries of the shards (name, events, size, sha256, first
+        seq), small and picklable: hand one to `read_shard` in a worker (v2 only)."""
+        return list(self._index.shards) if self._index is not None else []
 
     def records(self) -> Iterator[EventRecord]:
         """Every event in bundle order; v2 holds one shard in memory at a time."""
@@ -160,9 +165,17 @@ def _open(source: Source, zf: SafeZip, lim: BundleLimits, shards_only: bool) -> 
                           f"(expected {FORMAT_V2} or {FORMAT_V1})")
 
 
-def read_shard(path: str | os.PathLike[str], shard: str,
+def read_shard(path: str | os.PathLike[str], shard: str | Shard,
                limits: BundleLimits | ZipLimits | None = None) -> list[EventRecord]:
-    """The records of one shard of the bundle at `path`, for a worker process: the archive
-    and its index are opened and checked here, and the shard's digest re-checked."""
+    """The records of one shard of the bundle at `path`, for a worker process. `shard` is a
+    name (the archive and its index are opened and checked here) or, cheaper, the `Shard`
+    entry from the opener's `shard_entries()` (only the central directory is read; the
+    shard's size and digest are still checked against that entry)."""
+    if isinstance(shard, Shard):
+        lim = as_bundle_limits(limits)
+        with SafeZip(path, lim.zip) as zf:
+            if shard.name not in zf:
+                raise BundleError(_M, f"V4: manifest lists {shard.name!r} but the archive lacks it")
+            return list(shard_records(zf, shard, lim))
     with open_bundle(path, limits or DEFAULT_BUNDLE_LIMITS, _shards_only=True) as src:
         return src.read_shard(shard)
