@@ -1,11 +1,18 @@
 """Huge numbers in a bundle's envelope or payload members are that event's
-`number_out_of_range`, never a crash of the audit (issue 8 defect 1)."""
+`number_out_of_range`, and wrongly typed evidence fields failed checks: never a crash of
+the audit (issue 8 defect 1)."""
 
 from __future__ import annotations
 
+import copy
 import json
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from verifier.audit import AuditPolicy, audit_collection
 from verifier.cli.main import main
+from verifier.core.reasons import Status
 from verifier.sources.bundle import write_bundle
 
 BIG = b"1" + b"0" * 5000
@@ -49,3 +56,49 @@ def test_wrongly_typed_evidence_fields_never_crash_the_audit(tmp_path, capsys, l
     checks = [{c["id"]: c["reason"] for c in ev["checks"]} for ev in doc["events"]]
     assert checks[3]["signature"] == "signature_invalid"
     assert checks[1]["payload_hash"] == "payload_hash_mismatch"
+
+
+#: Type confusers first (hypothesis shrinks towards the front), then odd values.
+VALUES = [{}, [], None, {"a": [1]}, [{"b": {}}], 1, True, "", -1, 10**30, 1.5, "x" * 300,
+          "\x1b[2K", "2026-99-99", "A" * 43, "0" * 64]
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, path + (i,))
+
+
+@st.composite
+def hostile_collections(draw, lineage):
+    col = copy.deepcopy(lineage.collection())
+    for _ in range(draw(st.integers(1, 4))):
+        record = draw(st.sampled_from(col.records))
+        slot = draw(st.sampled_from(["surface", "receipt", "envelope", "payload"]))
+        value = getattr(record, slot)
+        if value is None:
+            continue
+        doc = json.loads(value) if isinstance(value, bytes) else value
+        paths = [p for p in _paths(doc) if 0 < len(p) <= 3]  # fields and their members
+        if not paths:
+            continue
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(VALUES)))
+        setattr(record, slot, json.dumps(doc).encode() if isinstance(value, bytes) else doc)
+    return col
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_wrongly_typed_fields_anywhere_give_a_typed_verdict(lineage, data):
+    col = data.draw(hostile_collections(lineage))
+    result = audit_collection(col, AuditPolicy())
+    assert isinstance(result.status, Status)
+    assert all(isinstance(ev.status, Status) for ev in result.children)
