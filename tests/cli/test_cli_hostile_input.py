@@ -153,3 +153,24 @@ def test_jsonl_overlong_line_is_refused_without_holding_it(tmp_path, capsys):
     assert [r.get("reason") for r in rows[:-1]] == [
         "unknown_document", "input_too_large", "unknown_document", "input_too_large"]
     assert code == 2
+
+
+def test_zip_through_a_pipe_path_is_audited_like_the_file(tmp_path, capsys):
+    """`verify <(cat b.zip)` names a pipe: its first bytes cannot be read twice."""
+    import threading
+
+    col = Collection(target="models:/m/1")
+    col.records.append(EventRecord(tx_id="T" * 43, envelope=b'{"spec_version":"ario.agent/v1"}',
+                                   hints={"event_type": "training_complete"}))
+    path = write_bundle(col, tmp_path / "b.zip").path
+    code_file, out_file, _ = run_main(capsys, "verify", str(path), "--json")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(path.read_bytes()))
+    writer.start()
+    code_pipe, out_pipe, err = run_main(capsys, "verify", str(fifo), "--json")
+    writer.join(timeout=30)
+    a, b = json.loads(out_file), json.loads(out_pipe)
+    assert code_pipe == code_file != 0 and b["input"] == str(fifo)
+    assert (b["kind"], b["status"], b["reason"]) == (a["kind"], a["status"], a["reason"])
+    assert b["kind"] == "audit"

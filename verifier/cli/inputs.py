@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.core.reasons import ReasonCode
 
 _KEY = re.compile(r"[0-9a-fA-F]{64}")
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local header; an empty archive
 
 
 class InputError(Exception):
@@ -25,28 +28,17 @@ class InputError(Exception):
         self.detail = detail
 
 
-def read_input(path: str, max_bytes: int, stdin_head: bytes = b"") -> bytes:
-    """Read a file (or stdin for '-', after the `stdin_head` already taken from it)
-    refusing more than `max_bytes`."""
+def read_input(path: str, max_bytes: int) -> bytes:
+    """Read a file (or stdin for '-') refusing more than `max_bytes`."""
     with _reading(path):
         if path == "-":
-            data = stdin_head + sys.stdin.buffer.read(max(0, max_bytes + 1 - len(stdin_head)))
+            data = sys.stdin.buffer.read(max_bytes + 1)
         else:
             with open(path, "rb") as fh:
                 data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise InputError(ReasonCode.INPUT_TOO_LARGE, f"{path} is larger than {max_bytes} bytes")
     return data
-
-
-def read_head(path: str, n: int) -> bytes:
-    """The first `n` bytes of a file, or taken from stdin for '-' (pass them on to
-    `read_input` or `spool_stdin`)."""
-    with _reading(path):
-        if path == "-":
-            return sys.stdin.buffer.read(n)
-        with open(path, "rb") as fh:
-            return fh.read(n)
 
 
 @contextlib.contextmanager
@@ -65,20 +57,49 @@ def _reading(path: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def spool_stdin(head: bytes, max_bytes: int = 4 * 1024**3) -> Iterator[Path]:
-    """Copy `head` and the rest of stdin into a private temporary file (removed afterwards),
-    for inputs that need seeking (a ZIP). More than `max_bytes` raises INPUT_TOO_LARGE."""
+def document_input(path: str, max_bytes: int) -> Iterator[bytes | Path]:
+    """The document at `path` ('-' is stdin), opened once: its bytes (more than
+    `max_bytes` is INPUT_TOO_LARGE), or for a ZIP a path to seek in, which is the file
+    itself when it is a regular file, else a private spooled copy removed afterwards
+    (stdin, a pipe, process substitution: their first bytes cannot be read twice)."""
+    with _reading(path):
+        fh = sys.stdin.buffer if path == "-" else open(path, "rb")
+    try:
+        with _reading(path):
+            head = fh.read(4)
+            regular = path != "-" and stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+        if head in ZIP_MAGICS:
+            if regular:
+                yield Path(path)
+            else:
+                with _spooled(fh, head, path) as copy:
+                    yield copy
+            return
+        with _reading(path):
+            data = head + fh.read(max(0, max_bytes + 1 - len(head)))
+        if len(data) > max_bytes:
+            raise InputError(ReasonCode.INPUT_TOO_LARGE, f"{path} is larger than {max_bytes} bytes")
+        yield data
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
+@contextlib.contextmanager
+def _spooled(fh: BinaryIO, head: bytes, path: str, max_bytes: int = 4 * 1024**3) -> Iterator[Path]:
+    """`head` and the rest of `fh` in a private temporary file (mode 0600 in a fresh 0700
+    directory), removed afterwards. More than `max_bytes` is INPUT_TOO_LARGE."""
     with tempfile.TemporaryDirectory(prefix="ario-verifier-") as tmp:
-        path = Path(tmp) / "stdin.zip"
-        with _reading("-"), open(path, "wb") as out:
+        copy = Path(tmp) / "input.zip"
+        with _reading(path), open(copy, "wb") as out:
             out.write(head)
             total = len(head)
-            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise InputError(ReasonCode.INPUT_TOO_LARGE, f"- is larger than {max_bytes} bytes")
+                    raise InputError(ReasonCode.INPUT_TOO_LARGE, f"{path} is larger than {max_bytes} bytes")
                 out.write(chunk)
-        yield path
+        yield copy
 
 
 def load_trusted_keys(path: str) -> frozenset[bytes]:

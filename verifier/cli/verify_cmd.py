@@ -10,7 +10,6 @@ from pathlib import Path
 from verifier.core.textsafe import shown
 
 SEED_FORMS = ("run", "model", "trace")
-ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local header; an empty archive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.cli.inputs import InputError, load_trusted_keys, read_head, read_input
+    from verifier.cli.inputs import InputError, document_input, load_trusted_keys, read_input
     from verifier.cli.exitcodes import EXIT_USAGE, exit_code
     from verifier.cli.render import render_human, render_json
     from verifier.core.detect import verify_document
@@ -77,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
         return _emit(args, result, args.path, render_human, render_json, exit_code,
                      error=str(exc), extra={"trusted_keys": args.trusted_keys}, show=False)
     try:
-        head = read_head(args.path, 4)
-        if head in ZIP_MAGICS:
-            return _audit_zip(args, head)
-        data = read_input(args.path, limits.max_document_bytes, head if args.path == "-" else b"")
+        with document_input(args.path, limits.max_document_bytes) as doc:
+            if isinstance(doc, Path):  # an audit bundle: audited exactly as `audit` would
+                from verifier.cli import audit_cmd
+
+                return audit_cmd.run(args, str(doc), label=args.path)
+            data = doc
         payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
     except InputError as exc:
         result = malformed_result("document", "intake", exc.reason, exc.detail)
@@ -90,18 +91,6 @@ def run(args: argparse.Namespace) -> int:
     if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:
         sys.stderr.write("hint: this is a legacy envelope; re-run with --allow-legacy to accept it\n")
     return _emit(args, result, args.path, render_human, render_json, exit_code)
-
-
-def _audit_zip(args: argparse.Namespace, head: bytes) -> int:
-    """An audit bundle: audited exactly as `audit` would (same verdict for the same bytes).
-    From stdin it is first spooled to a private temporary file."""
-    from verifier.cli import audit_cmd
-    from verifier.cli.inputs import spool_stdin
-
-    if args.path != "-":
-        return audit_cmd.run(args, args.path)
-    with spool_stdin(head) as path:
-        return audit_cmd.run(args, str(path), label="-")
 
 
 def _run_jsonl(args: argparse.Namespace, limits) -> int:
