@@ -133,3 +133,25 @@ def test_metric_changed_in_the_live_store_is_caught(demo, capsys, tmp_path):
     client.log_metric(run_id, "accuracy", 0.999)
     code, doc = audit_json(capsys, "--tracking-uri", uri, MODEL, "--offline")
     assert (code, doc["reason"]) == (1, "record_mismatch")
+
+
+def test_stage_changed_outside_the_plugin_is_missing_evidence(demo, capsys, tmp_path):
+    """Issue 8, defect 7, on a real store: the registry moves the version to Staging with no
+    anchored stage_transition (MLflow's client, not the plugin); the live audit is
+    incomplete (event_omitted), never verified."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    work, _ = demo
+    db = tmp_path / "mlflow.db"
+    shutil.copy(work / "mlflow.db", db)
+    uri = f"sqlite:///{db}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).transition_model_version_stage(
+        "ario-demo-model", "1", "Staging")
+    code, doc = audit_json(capsys, "--tracking-uri", uri, MODEL, "--offline",
+                           "--trusted-keys", str(work / "trusted-keys.txt"))
+    check = next(c for c in doc["checks"] if c["id"] == "completeness")
+    assert (code, doc["status"], check["reason"]) == (3, "incomplete", "event_omitted")
+    assert "'Staging'" in check["detail"]
+    assert all(e["status"] == "verified" for e in doc["events"])
