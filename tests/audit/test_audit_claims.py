@@ -109,6 +109,9 @@ def test_claimed_stage_missing_from_the_evidence_and_other_model(tmp_path, capsy
     other = dict(report, model="fraud-prod", version="42")
     code, doc = _audit(capsys, bundle, "--claims", _claims(tmp_path, other))
     assert (code, doc["reason"]) == (1, "claim_contradicted")
+    other_run = dict(report, run_id="f" * 32)
+    code, doc = _audit(capsys, bundle, "--claims", _claims(tmp_path, other_run))
+    assert (code, doc["reason"]) == (1, "claim_contradicted")
 
 
 @pytest.mark.parametrize("content, reason", [

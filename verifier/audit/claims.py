@@ -19,8 +19,8 @@ with that tx id; it keeps only the claimed stages. Per claimed check:
 | null | any | `not_claimed` | none |
 
 A claimed stage whose tx id is not among the events is `event_omitted` (incomplete), and a
-claims file about another model version than the signed events name is
-`claim_contradicted`.
+claims file about another model version (or training run) than the verified signed events
+name is `claim_contradicted`.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Claims:
     version: str | None
     stages: tuple[ClaimedStage, ...]
     overall_ok: bool | None
+    run_id: str | None = None
 
 
 def _text(value: Any, where: str, *, optional: bool = True) -> str | None:
@@ -126,7 +127,7 @@ def parse_claims(data: bytes) -> Claims:
         out.append(ClaimedStage(_text(st.get("stage"), f"{where}.stage", optional=False) or "",
                                 tx, tuple(rows), _tri(st.get("ok"), f"{where}.ok")))
     return Claims(_text(doc.get("model"), "model"), _text(version, "version"), tuple(out),
-                  _tri(doc.get("overall_ok"), "overall_ok"))
+                  _tri(doc.get("overall_ok"), "overall_ok"), _text(doc.get("run_id"), "run_id"))
 
 
 def _ours(result: Result, check_id: str) -> Check | None:
@@ -199,7 +200,7 @@ class ClaimsFold:
             verdicts = [(n, v["agreement"]) for n, v in row["checks"].items()] + [("ok", row["agreement"])]
             contradicted += [f"{where}: {n}" for n, a in verdicts if a == "contradicted"]
             disagreed += [f"{where}: {n}" for n, a in verdicts if a == "disagreement"]
-        report = {"schema": SCHEMA, "model": c.model, "version": c.version,
+        report = {"schema": SCHEMA, "model": c.model, "version": c.version, "run_id": c.run_id,
                   "overall_ok": c.overall_ok, "stages": stages}
         models = (subject or {}).get("model_versions") or []
         if c.model is not None and models and not any(
@@ -208,6 +209,11 @@ class ClaimsFold:
             return problem(CLAIMS, R.CLAIM_CONTRADICTED,
                            f"the claims are about model {c.model} v{c.version}, not a model version "
                            "the signed events name"), report
+        runs = (subject or {}).get("run_ids") or []
+        if c.run_id is not None and runs and c.run_id not in runs:
+            return problem(CLAIMS, R.CLAIM_CONTRADICTED,
+                           f"the claims name training run {c.run_id}, not a run the signed events "
+                           "name"), report
         if contradicted:
             return problem(CLAIMS, R.CLAIM_CONTRADICTED,
                            f"{len(contradicted)} claimed pass(es) fail here: " + _list(contradicted)), report
