@@ -18,9 +18,10 @@ COLOUR = {Status.VERIFIED: ("#1a7f37", "#e8f5ec"), Status.FAILED: ("#b42318", "#
           Status.INCOMPLETE: ("#9a6700", "#fff4d6"), Status.MALFORMED: ("#6e40c9", "#f1ebfb")}
 #: Boxes per column; beyond, one "+N more" box.
 PER_COLUMN = 8
-W, H, GAP_X, GAP_Y, TOP = 128, 36, 14, 10, 22
-_SHORT = {"dataset": "dataset", "training_complete": "training", "model_registered": "registration",
-          "stage_transition": "promotion"}
+W, H, GAP_X, GAP_Y, TOP = 128, 40, 14, 10, 24
+#: Event types as people name them (the raw type is in the attachment).
+TYPE_NAMES = {"dataset": "dataset", "training_complete": "training", "model_registered": "registration",
+              "stage_transition": "promotion", PREDICTION: "prediction"}
 
 
 def _cut(text: str, n: int) -> str:
@@ -31,8 +32,8 @@ def _box(x: int, y: int, status: Status, line1: str, line2: str) -> str:
     stroke, fill = COLOUR[status]
     return (f'<rect x="{x}" y="{y}" width="{W}" height="{H}" rx="4" fill="{fill}" stroke="{stroke}" '
             f'stroke-width="{2 if status is not Status.VERIFIED else 1}"/>'
-            f'<text x="{x + 6}" y="{y + 14}" font-family="Report Sans" font-size="9" font-weight="bold" fill="{stroke}">{esc(line1)}</text>'
-            f'<text x="{x + 6}" y="{y + 28}" font-family="Report Sans" font-size="7.5" fill="#333">{esc(line2)}</text>')
+            f'<text x="{x + 6}" y="{y + 16}" font-family="Report Sans" font-size="10" font-weight="bold" fill="{stroke}">{esc(line1)}</text>'
+            f'<text x="{x + 6}" y="{y + 32}" font-family="Report Sans" font-size="8.5" fill="#333">{esc(line2)}</text>')
 
 
 def _worst(counts: dict[Status, int]) -> Status:
@@ -49,8 +50,8 @@ def lineage_svg(c: Collected) -> str:
     for r in c.nodes:
         if r.event_type in index:
             col = index[r.event_type]
-            columns[col].append((r.tx_id, r.previous, r.status, f"{MARK[r.status]} {_SHORT[r.event_type]}",
-                                 _cut(r.label or r.tx_id, 27)))
+            columns[col].append((r.tx_id, r.previous, r.status, f"{MARK[r.status]} {TYPE_NAMES[r.event_type]}",
+                                 _cut(r.label or r.tx_id, 24)))
         else:
             others.append(r)
     for parent, counts in sorted(c.predictions_by_parent.items(), key=lambda kv: -sum(kv[1].values())):
@@ -62,14 +63,14 @@ def lineage_svg(c: Collected) -> str:
                             _cut(tally, 22)))
     if others:
         columns.append([(r.tx_id, r.previous, r.status, f"{MARK[r.status]} {_cut(r.event_type, 16)}",
-                         _cut(r.label or r.tx_id, 27)) for r in others])
+                         _cut(r.label or r.tx_id, 24)) for r in others])
     names = [n for _, n in STAGES] + (["Other"] if others else [])
     pos: dict[str, tuple[int, int]] = {}
     parts: list[str] = []
     rows = 1
     for ci, col in enumerate(columns):
         x = ci * (W + GAP_X)
-        parts.append(f'<text x="{x + W // 2}" y="12" font-family="Report Sans" font-size="9" font-weight="bold" fill="#444" text-anchor="middle">{esc(names[ci])}</text>')
+        parts.append(f'<text x="{x + W // 2}" y="13" font-family="Report Sans" font-size="10" font-weight="bold" fill="#444" text-anchor="middle">{esc(names[ci])}</text>')
         shown = col[:PER_COLUMN]
         for ri, (key, _prev, st, l1, l2) in enumerate(shown):
             y = TOP + ri * (H + GAP_Y)

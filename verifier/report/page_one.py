@@ -55,8 +55,12 @@ def _period(s: dict[str, Any], inp: ReportInput) -> list[tuple[str, str]]:
     pinned = bool((s.get("policy") or {}).get("trusted_receipt_signers"))
     note = ("receipt signer pinned by the policy" if pinned
             else "receipt signer NOT pinned: as good as a claim")
-    return [("Claimed (signed_at)", span(s.get("signed_at")) + ' <span class="muted">the producer\'s claim</span>'),
-            ("Witnessed (receipts)", span(s.get("witnessed_at")) + f' <span class="muted">{note}</span>')]
+    def with_note(v: Any, text: str) -> str:
+        present = isinstance(v, dict) and v.get("earliest")
+        return span(v) + (f' <span class="muted">{text}</span>' if present else "")
+
+    return [("Claimed (signed_at)", with_note(s.get("signed_at"), "the producer's claim")),
+            ("Witnessed (receipts)", with_note(s.get("witnessed_at"), note))]
 
 
 def _counts(inp: ReportInput) -> str:
@@ -88,7 +92,9 @@ def _verdict(inp: ReportInput) -> str:
 def _evidence(inp: ReportInput) -> list[tuple[str, str]]:
     rows = [(what, mono(digest)) for what, digest in inp.input_digests]
     for a in inp.attachments:
-        if a.included:
+        if a.included and any(d == a.sha256 for _, d in inp.input_digests):
+            rows.append((f"Attached {a.name}", f'the audit bundle above <span class="muted">{a.size:,} bytes</span>'))
+        elif a.included:
             rows.append((f"Attached {a.name}", f"{mono(a.sha256)} <span class=\"muted\">{a.size:,} bytes</span>"))
         else:
             rows.append((f"Not attached: {a.name}", f'<span class="muted">{esc(a.note)}</span>'))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from verifier.core.reasons import REASONS, Status, meaning
 
 from .collect import PREDICTION, REGISTER_FULL, Collected, Row
-from .lineage_svg import lineage_svg
+from .lineage_svg import TYPE_NAMES, lineage_svg
 from .model import Finding, ReportInput, esc
 from .page_one import mono
 from .wording import (
@@ -55,7 +55,8 @@ def findings(inp: ReportInput) -> str:
                "shown here; every one is in the attached events.jsonl.gz.</p>" if inp.findings_omitted else "")
     by_reason = ", ".join(f'<span class="code">{esc(k)}</span> {v:,}'
                           for k, v in sorted(inp.summary.by_reason.items(), key=lambda kv: -kv[1]))
-    return (f"<section><h2>Findings</h2><p>{len(inp.findings):,} shown. Events per reason: {by_reason or 'none'}.</p>"
+    per = f" Non-verified events per reason: {by_reason}." if by_reason else ""
+    return (f"<section><h2>Findings</h2><p>{len(inp.findings):,} shown.{per}</p>"
             + "".join(_finding(f) for f in inp.findings) + omitted + "</section>")
 
 
@@ -65,9 +66,9 @@ def _when(ts: str) -> str:
 
 
 def _row(r: Row) -> str:
-    return (f"<tr><td>{esc(r.event_type)}</td><td>{esc(r.label)}</td><td class=\"mono\">{esc(_when(r.signed_at))}</td>"
+    return (f"<tr><td>{esc(TYPE_NAMES.get(r.event_type, r.event_type))}</td><td>{esc(r.label)}</td><td class=\"mono\">{esc(_when(r.signed_at))}</td>"
             f'<td class="mono">{esc(_when(r.witnessed_at))}</td><td class="mono">{esc(_short(r.tx_id))}</td>'
-            f'<td class="mono">{esc(r.signer[:12])}</td><td>{status_cell(r.status)}</td></tr>')
+            f'<td class="mono">{esc(r.signer[:8])}…</td><td>{status_cell(r.status)}</td></tr>')
 
 
 _HEAD = ("<tr><th>type</th><th>event</th><th>signed (claimed)</th><th>witnessed</th><th>tx id</th>"
@@ -75,6 +76,8 @@ _HEAD = ("<tr><th>type</th><th>event</th><th>signed (claimed)</th><th>witnessed<
 
 
 def register(c: Collected) -> str:
+    if c.events == 0:
+        return "<section><h2>Event register</h2><p>No event could be read from the evidence.</p></section>"
     if c.rows is not None:
         rows = c.rows
         intro = f"All {c.events:,} events, in source order."
@@ -113,9 +116,12 @@ def checks(inp: ReportInput) -> str:
         f"<tr><td>{esc(ch.id)}</td><td>{esc(ch.outcome.value)}</td><td>{esc(ch.detail)}</td></tr>"
         for ch in inp.summary.result.checks)
     nots = "".join(f"<li><b>{esc(k)}.</b> {esc(v)}</li>" for k, v in NOT_CHECKED)
-    return ("<section><h2>What was checked, and what was not</h2>"
-            '<table class="steps"><tr><th>step (per event)</th><th class="num">passed</th><th class="num">not passed</th>'
-            f"<th class=\"num\">skipped</th></tr>{''.join(rows)}</table>"
+    if c.events == 0:
+        steps = "<p>No event was read, so no per-event step ran.</p>"
+    else:
+        steps = ('<table class="steps"><tr><th>step (per event)</th><th class="num">passed</th><th class="num">not passed</th>'
+                 f"<th class=\"num\">skipped</th></tr>{''.join(rows)}</table>")
+    return ("<section><h2>What was checked, and what was not</h2>" + steps +
             f'<h3>Audit-level checks</h3><table class="register">{audit_rows}</table>'
             f"<h3>Not established by this audit</h3><ul>{nots}</ul></section>")
 
