@@ -85,3 +85,51 @@ def test_deep_member_is_refused_before_decoding(members):
     data = rebuilt(members, SURFACE, b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     with pytest.raises(BundleError, match="nesting_too_deep"):
         read_bundle(data)
+
+
+@pytest.fixture(scope="module")
+def members_v2(tmp_path_factory) -> dict[str, bytes]:
+    from verifier.sources.bundle_v2_write import write_bundle_v2
+
+    path = tmp_path_factory.mktemp("b2") / "b2.zip"
+    write_bundle_v2(sample(), path)
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def rebuilt_v2(members: dict[str, bytes], name: str, data: bytes) -> bytes:
+    """The v2 bundle with member `name` replaced (its manifest digest and size kept right)."""
+    ms = dict(members)
+    ms[name] = data
+    if name != "manifest.json":
+        manifest = json.loads(ms["manifest.json"])
+        refs = list(manifest.get("shards", [])) + [manifest.get("model_files"), manifest.get("gaps")]
+        for ref in refs:
+            if isinstance(ref, dict) and ref.get("name") == name:
+                ref["sha256"], ref["size"] = hashlib.sha256(data).hexdigest(), len(data)
+        ms["manifest.json"] = json.dumps(manifest).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, d in ms.items():
+            zf.writestr(n, d)
+    return buf.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(LITERALS, st.sampled_from(["manifest.json", "events/000000.jsonl", "model-files.json"]))
+def test_v2_any_number_in_a_json_member_gets_a_typed_answer(members_v2, lit, name):
+    data = members_v2[name]
+    if name.endswith(".jsonl"):  # the first record line gets the number
+        first, rest = data.split(b"\n", 1)
+        data = with_number(first, lit.encode()) + b"\n" + rest
+    else:
+        data = with_number(data, lit.encode())
+    bundle = rebuilt_v2(members_v2, name, data)
+    with pytest.raises(BundleError) as info:  # v2 refuses unknown keys: always an error here
+        read_bundle(bundle)
+    if not out_of_range(lit):  # ... but never a number error for a number in range
+        assert "number_out_of_range" not in info.value.message
+        return
+    assert info.value.reason is ReasonCode.BUNDLE_MALFORMED
+    assert "number_out_of_range" in info.value.message and name in info.value.message
+    assert "set_int_max_str_digits" not in info.value.message
