@@ -103,3 +103,35 @@ def test_unverified_events_do_not_name_the_subject():
     # the forms the MLflow reader accepts (sources/mlflow_reader.parse_target)
     assert parse_target("models:/team/fraud/3") == ("model", ("team/fraud", "3"))
     assert parse_target("traces:/tr-1/") == ("trace", ("tr-1",))
+
+
+def test_folds_never_raise_on_hostile_values():
+    """Whatever JSON values a bundle puts in signed subjects, payloads and surfaces, the
+    A12/A13 folds decide without raising (spec/audit.md §1, principle 3)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from verifier.core.reasons import Status as S
+
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+    keyed = st.dictionaries(st.sampled_from(["name", "version", "run_id", "trace_id", "digest",
+                                             "model_name", "model_version", "to_stage",
+                                             "current_stage", "tags", "run_tags"]), values, max_size=6)
+    types = st.sampled_from(["model_registered", "stage_transition", "training_complete",
+                             "dataset", "prediction", None, 7])
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(st.lists(st.tuples(types, keyed, keyed | st.none(), keyed | st.none(),
+                              st.sampled_from(list(S)), values), max_size=6), values)
+    def run(events, target):
+        subject, complete = SubjectFold(target), CompletenessFold()
+        for etype, entity, facts, surface, status, tx in events:
+            r = Result("event", status, None, (), {"event_type": etype, "entity": entity, "tx_id": tx})
+            subject.observe(r, facts)
+            complete.observe(r, facts, surface)
+        assert subject.finish().id == "target" and complete.finish().id == "completeness"
+        json.dumps(subject.to_json())
+
+    run()
