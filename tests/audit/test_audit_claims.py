@@ -150,3 +150,31 @@ def test_the_reference_example_parses():
     assert (claims.model, claims.version, [s.stage for s in claims.stages]) == (
         "credit-scorer", "2", ["training", "registration", "promotion"])
     assert dict((n, ok) for n, ok, _ in claims.stages[2].checks)["source_of_truth"] is None
+
+
+def test_parse_claims_raises_only_claims_errors():
+    """Any bytes, and any JSON shaped roughly like a report, give Claims or ClaimsError."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from verifier.audit.claims import Claims, ClaimsError, parse_claims
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+    stage = st.fixed_dictionaries({}, optional={"stage": values, "tx_id": values, "ok": values,
+                                                "checks": st.dictionaries(st.text(max_size=5), values | st.fixed_dictionaries(
+                                                    {}, optional={"ok": values, "reason": values}), max_size=3)})
+    report = st.fixed_dictionaries({"schema": st.just("ario.mlflow.audit/v1")},
+                                   optional={"model": values, "version": values, "run_id": values,
+                                             "overall_ok": values, "stages": st.lists(stage, max_size=3) | values})
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(st.binary(max_size=64) | report.map(lambda r: json.dumps(r).encode()))
+    def run(data):
+        try:
+            assert isinstance(parse_claims(data), Claims)
+        except ClaimsError as exc:
+            assert exc.reason.value and exc.detail
+
+    run()
