@@ -76,17 +76,10 @@ class ResultStore:
 
 
 def serve(spec: Spec, out: Any, requests: Any) -> None:
-    """The child's main: drive the audit, stream rows, answer requests until the app leaves.
-
-    The child shares the app's terminal, so its stdout and stderr go to /dev/null: nothing
-    it prints may tear the screen, and a bug arrives as an ("error", text) message."""
-    import os
-
+    """Drive the audit, stream rows, answer requests until the app leaves; a bug arrives
+    as an ("error", text) message, never as a traceback."""
     from verifier.cli.options import UsageError
 
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
     store = ResultStore()
     try:
         try:
@@ -149,8 +142,9 @@ def _answer(msg: Any, run: Any, store: ResultStore, out: Any) -> None:
             _export(what, path, run, store)
         except OSError as exc:
             out.send(("exported", what, path, f"cannot write {path}: {exc.strerror or exc}"))
-        except ImportError as exc:
-            out.send(("exported", what, path, f"the {what} export needs {exc.name}"))
+        except ImportError:
+            out.send(("exported", what, path, f"the {what.upper()} report is not available in "
+                      "this installation"))
         else:
             out.send(("exported", what, path, None))
 
@@ -242,7 +236,14 @@ class Feed:
 
 
 def _child_main(argv: list[str]) -> None:
+    """The child shares the app's terminal: its stdout and stderr go to /dev/null, so
+    nothing it (or a library) prints can tear the screen."""
+    import os
     from multiprocessing.connection import Connection
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
 
     requests, out = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
     try:
