@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from browse_util import drive
 
 from verifier.core.reasons import Status
@@ -250,3 +252,82 @@ def test_rerun_with_another_policy_changes_the_verdict(bundle, tmp_path):
     assert seen["before"] is Status.VERIFIED and seen["after"] is Status.VERIFIED
     assert "signer pinned" in seen["text"]
     assert seen["untrusted"] == (Status.FAILED, "untrusted_signer")
+
+
+def test_no_color_keeps_the_status_symbols_and_t_switches_theme(bundle, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    seen = {}
+
+    async def script(pilot, app):
+        seen["no_color"] = app.no_color
+        seen["text"] = _plain(app)
+        seen["dark"] = app.current_theme.dark
+        await pilot.press("t")
+        await pilot.pause(0.1)
+        seen["light"] = not app.current_theme.dark
+        seen["text_light"] = _plain(app)
+
+    drive(bundle("record-mismatch-metric"), script)
+    assert seen["no_color"] and seen["dark"] and seen["light"]
+    for text in (seen["text"], seen["text_light"]):
+        assert "✗ FAILED" in text and "✗ failed" in text and "✓ verified" in text
+
+
+def test_every_action_is_in_the_command_palette(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        seen["titles"] = {c.title for c in app.get_system_commands(app.screen)}
+
+    drive(bundle("ok-stored-unpinned"), script)
+    assert {"Filter events", "Search events", "Sort events", "Toggle lineage tree",
+            "Audit-level checks", "Copy tx id", "Re-run with another policy",
+            "Export JSON report", "Export PDF report", "Help"} <= seen["titles"]
+
+
+def test_lineage_tree_groups_stages_and_opens_an_event(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        tree = app.query_one("#lineage")
+        seen["shown_wide"] = tree.display
+        seen["stages"] = [str(n.label) for n in tree.root.children]
+        leaf = tree.root.children[-1].children[0]
+        tree.move_cursor(leaf)
+        tree.action_select_cursor()
+        await pilot.pause(0.2)
+        seen["opened"] = getattr(app.screen, "seq", None) == leaf.data
+
+    drive(bundle("ok-stored-unpinned"), script, size=(140, 40))
+    assert seen["shown_wide"]
+    assert [s.split(" (")[0][2:] for s in seen["stages"]] == [
+        "dataset proofs", "training runs", "registrations", "promotions", "predictions"]
+    assert seen["opened"]
+
+
+@pytest.mark.parametrize("name", ["gateway-disagreement", "envelope-not-found", "binding-unchecked",
+                                  "record-mismatch-trace-tag", "artifact-hash-mismatch",
+                                  "never-anchored", "target-mismatch"])
+def test_every_event_detail_opens_on_odd_bundles(bundle, name):
+    """Each event's detail renders (checks and evidence or a note) whatever the bundle holds."""
+    seen = {"opened": 0}
+
+    async def script(pilot, app):
+        seen["status"] = app.summary.status
+        for seq in list(app.index.view):
+            app.open_event(seq)
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
+                    break
+            assert app.screen.detail is not None and app.screen.detail.seq == seq
+            seen["opened"] += 1
+            seen.setdefault("text", []).append(_plain(app))
+            app.pop_screen()
+            await pilot.pause(0.02)
+
+    drive(bundle(name), script)
+    from browse_util import vector
+
+    assert seen["status"].value == vector(name)["expected"]["status"]
+    assert seen["opened"] >= 1 and all("outcome" in t for t in seen["text"])

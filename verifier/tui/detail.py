@@ -135,7 +135,9 @@ class DetailScreen(Screen[None]):
             self.show(cached)
 
     def show(self, detail: Detail) -> None:
-        if detail.seq != self.seq:
+        """Show the evidence of the current event (a reply for another event, or one that
+        arrives before the screen is composed, is ignored: `load` reads it from the cache)."""
+        if detail.seq != self.seq or not self.query("#detail-checks"):
             return
         self.detail = detail
         parts: list[RenderableType] = []
