@@ -232,8 +232,11 @@ def test_rerun_with_another_policy_changes_the_verdict(bundle, tmp_path):
     async def script(pilot, app):
         seen["before"] = app.summary.status
         keys = argv[argv.index("--trusted-keys") + 1]
-        app._rerun({"trusted_keys": keys, "receipt_signer": [], "require_binding": True,
-                    "allow_legacy": False})
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        app.screen.query_one("#policy-keys").value = keys
+        app.screen.query_one("#policy-binding").value = True
+        await pilot.click("#rerun")
         await pilot.pause(0.1)
         while app.summary is None:
             await pilot.pause(0.05)

@@ -83,3 +83,50 @@ def test_result_store_round_trips_out_of_order():
     assert store.get(3) == {"c": 3} and store.get(0) == {"a": 0} and store.get(1) is None
     assert store.seqs() == [0, 3]
     store.close()
+
+
+def test_an_overlong_jsonl_line_is_input_too_large_and_never_read_whole(tmp_path):
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(ENV) + "\n" + json.dumps({**ENV, "event_id": "x" * 5000}) + "\n\n"
+                    + json.dumps({**ENV, "event_id": "last"}) + "\n")
+    inbox, outbox, thread = start([str(path), "--max-bytes", "1024"])
+    rows = []
+    while (msg := inbox.recv())[0] != "summary":
+        if msg[0] == "rows":
+            rows += msg[1]
+    assert [r[0] for r in rows] == [0, 1, 2]  # the blank line is no event
+    assert "input_too_large" in rows[1][2] and "signature_invalid" in rows[2][2]
+    outbox.send(("detail", 2))
+    assert '"event_id": "last"' in inbox.recv()[1].envelope
+    outbox.close()
+    thread.join(10)
+
+
+def test_pdf_export_is_the_report_command_and_refuses_to_overwrite(tmp_path):
+    from browse_util import vector
+
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(bytes.fromhex(vector("record-mismatch-metric")["input"]["document_hex"]))
+    inbox, outbox, thread = start([str(bundle)])
+    while inbox.recv()[0] != "summary":
+        pass
+    pdf = tmp_path / "r.pdf"
+    outbox.send(("export", "pdf", str(pdf)))
+    assert inbox.recv() == ("exported", "pdf", str(pdf), None)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    outbox.send(("export", "pdf", str(pdf)))
+    assert "exists" in inbox.recv()[3]
+    outbox.close()
+    thread.join(10)
+
+
+def test_pdf_export_of_documents_says_it_covers_audits(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(ENV))
+    inbox, outbox, thread = start([str(path)])
+    while inbox.recv()[0] != "summary":
+        pass
+    outbox.send(("export", "pdf", str(tmp_path / "r.pdf")))
+    assert "covers audits" in inbox.recv()[3]
+    outbox.close()
+    thread.join(10)

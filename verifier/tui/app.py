@@ -320,8 +320,12 @@ class BrowseApp(App[int]):
         stem = Path(self.source.label).stem if self.source is not None else "audit"
         default = f"{stem or 'audit'}-report.{what}"
         self.push_screen(PathScreen(f"Write the {what.upper()} report to", default),
-                         lambda path: self.feed.request("export", what, path)
-                         if path and self.feed is not None else None)
+                         lambda path: self._request_export(what, path))
+
+    def _request_export(self, what: str, path: str | None) -> None:
+        if path and self.feed is not None and self.feed.request("export", what, path):
+            note = " (the report runs the audit again)" if what == "pdf" else ""
+            self.notify(f"writing {path}{note}…", timeout=4)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -30,7 +30,7 @@ KEYS = (
     ("[ / ]", "in an event: walk to its predecessor / successor"),
     ("y / h / J", "copy the tx id / payload hash / event JSON"),
     ("p", "re-run the audit with another policy"),
-    ("e / E", "export the JSON report / the PDF report"),
+    ("e / E", "export the JSON report / the PDF report (as `report` writes it)"),
     ("t", "switch between the dark and light theme"),
     ("Ctrl+P", "command palette (every action)"),
     ("? / F1", "this help"),
@@ -169,6 +169,8 @@ class PolicyScreen(_Modal):
             yield Input(" ".join(getattr(a, "receipt_signer", None) or []), id="policy-signers")
             yield Checkbox("require a data item binding (--require-binding)",
                            bool(getattr(a, "require_binding", False)), id="policy-binding")
+            yield Checkbox("require a Turbo upload receipt (--require-receipts)",
+                           bool(getattr(a, "require_receipts", False)), id="policy-receipts")
             yield Checkbox("accept legacy envelopes (--allow-legacy)",
                            bool(getattr(a, "allow_legacy", False)), id="policy-legacy")
             with Horizontal(classes="buttons"):
@@ -189,6 +191,7 @@ class PolicyScreen(_Modal):
         signers = self.query_one("#policy-signers", Input).value.split()
         self.dismiss({"trusted_keys": keys or None, "receipt_signer": signers,
                       "require_binding": self.query_one("#policy-binding", Checkbox).value,
+                      "require_receipts": self.query_one("#policy-receipts", Checkbox).value,
                       "allow_legacy": self.query_one("#policy-legacy", Checkbox).value})
 
 

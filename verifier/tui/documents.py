@@ -8,12 +8,14 @@ The run's verdict is the worst document's status with its reason.
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 from typing import Any, Iterator
 
 from verifier.audit.stream import AuditRun, EventResult, SourceInfo, worst
 from verifier.cli.inputs import InputError, read_input
 from verifier.cli.jsonl import _items as jsonl_items
+from verifier.cli.jsonl import _lines as jsonl_lines
 from verifier.cli.options import build_policy, failure_result
 from verifier.core.detect import verify_document
 from verifier.core.limits import Limits
@@ -84,15 +86,18 @@ def _jsonl_run(path: str, info: SourceInfo, policy: Any, env_policy: Any,
     seen: list[tuple[Status, Any]] = []
 
     def events() -> Iterator[EventResult]:
-        pos = 0
-        for raw in fh:
-            start, pos = pos, pos + len(raw)
-            if not raw.strip():
+        lines = jsonl_lines(fh, limits.max_document_bytes)  # bounded, as verify --jsonl
+        while True:
+            start = fh.tell()  # the generator reads only when asked: this is the line's start
+            raw = next(lines, None)
+            if raw is None:
+                return
+            item = next(jsonl_items(io.BytesIO(raw), limits), None)
+            if item is None:  # a blank line
                 continue
-            env, payload = next(jsonl_items([raw], limits))
             seq = len(offsets)
             offsets.append(start)
-            result = _label(verify_document(env, payload, policy=env_policy, limits=limits),
+            result = _label(verify_document(item[0], item[1], policy=env_policy, limits=limits),
                             f"line {seq + 1}")
             seen.append((result.status, result.reason))
             yield EventResult(seq, result)
@@ -102,8 +107,8 @@ def _jsonl_run(path: str, info: SourceInfo, policy: Any, env_policy: Any,
             return None
         with open(path, "rb") as again:
             again.seek(offsets[seq])
-            env, payload = next(jsonl_items([again.readline()], limits))
-        return EventRecord(None, envelope=env, payload=payload)
+            item = next(jsonl_items(again, limits), None)
+        return EventRecord(None, envelope=item[0], payload=item[1]) if item else None
 
     return AuditRun(info, policy, events, lambda: _finish(seen, "line"), loader=load,
                     close=fh.close)

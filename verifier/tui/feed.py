@@ -88,13 +88,13 @@ def serve(spec: Spec, out: Any, requests: Any) -> None:
             out.send(("usage", str(exc)))
             return
         with run:
-            _drive(run, store, out, requests)
+            _drive(spec, run, store, out, requests)
             while True:
                 try:
                     msg = requests.recv()
                 except (EOFError, OSError):
                     break
-                _answer(msg, run, store, out)
+                _answer(msg, spec, run, store, out)
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the app went away
     except Exception as exc:  # a bug: report it inside the app, never as a traceback
@@ -106,7 +106,7 @@ def serve(spec: Spec, out: Any, requests: Any) -> None:
         store.close()
 
 
-def _drive(run: Any, store: ResultStore, out: Any, requests: Any) -> None:
+def _drive(spec: Spec, run: Any, store: ResultStore, out: Any, requests: Any) -> None:
     from .rows import pack, row_of
 
     out.send(("start", run.source, run.total, run.policy.to_json()))
@@ -122,13 +122,17 @@ def _drive(run: Any, store: ResultStore, out: Any, requests: Any) -> None:
             out.send(("rows", batch, done))
             batch, last = [], now
             while requests.poll():
-                _answer(requests.recv(), run, store, out)
+                _answer(requests.recv(), spec, run, store, out)
     out.send(("rows", batch, done))
     s = run.summary
     out.send(("summary", s.result, dict(s.counts), dict(s.by_reason)))
 
 
-def _answer(msg: Any, run: Any, store: ResultStore, out: Any) -> None:
+class ExportError(Exception):
+    """An export that cannot be written; the message is shown in the app."""
+
+
+def _answer(msg: Any, spec: Spec, run: Any, store: ResultStore, out: Any) -> None:
     if not isinstance(msg, tuple) or not msg:
         return
     if msg[0] == "detail":
@@ -139,12 +143,11 @@ def _answer(msg: Any, run: Any, store: ResultStore, out: Any) -> None:
     elif msg[0] == "export":
         what, path = msg[1], msg[2]
         try:
-            _export(what, path, run, store)
+            _export(what, path, spec, run, store)
+        except ExportError as exc:
+            out.send(("exported", what, path, str(exc)))
         except OSError as exc:
             out.send(("exported", what, path, f"cannot write {path}: {exc.strerror or exc}"))
-        except ImportError:
-            out.send(("exported", what, path, f"the {what.upper()} report is not available in "
-                      "this installation"))
         else:
             out.send(("exported", what, path, None))
 
@@ -158,20 +161,46 @@ def full_result(run: Any, store: ResultStore) -> Any:
                   tuple(store.get(seq) for seq in store.seqs()))
 
 
-def _export(what: str, path: str, run: Any, store: ResultStore) -> None:
-    if not run.finished:
-        raise OSError("the audit has not finished yet")
-    result = full_result(run, store)
-    if what == "pdf":
-        from verifier.report import write_pdf  # type: ignore[import-not-found]
+def _export(what: str, path: str, spec: Spec, run: Any, store: ResultStore) -> None:
+    from pathlib import Path
 
-        write_pdf(result, run.source, path)
+    if not run.finished:
+        raise ExportError("the audit has not finished yet")
+    if Path(path).exists():
+        raise ExportError(f"{path} exists: choose another name")
+    if what == "pdf":
+        _export_pdf(path, spec)
         return
     from verifier.cli.audit_render import render_audit_json
 
     extra = {"input": run.source.label, "source": run.source.kind, **run.source.details}
-    with open(path, "w", encoding="utf-8") as fh:
-        render_audit_json(result, extra, fh)
+    with open(path, "x", encoding="utf-8") as fh:
+        render_audit_json(full_result(run, store), extra, fh)
+
+
+def _export_pdf(path: str, spec: Spec) -> None:
+    """The PDF is `ario-verifier report` itself on the same options (it drives its own run
+    of the audit, so it states the same verdict with its own re-check recipe)."""
+    import contextlib
+    import copy
+    import io
+    from pathlib import Path
+
+    if spec.mode != "audit":
+        raise ExportError("the PDF report covers audits (bundle or MLflow), not single documents")
+    try:
+        from verifier.cli import report_cmd
+    except ImportError:
+        raise ExportError("the PDF report is not available in this installation") from None
+    args = copy.copy(spec.args)
+    args.output, args.html, args.force, args.json, args.quiet = path, None, False, False, True
+    args.attach_max_bytes = getattr(args, "attach_max_bytes", report_cmd.DEFAULT_ATTACH_MAX)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        report_cmd.run(args)
+    if not Path(path).is_file():
+        text = err.getvalue().strip().replace("ario-verifier report: error: ", "")
+        raise ExportError(text or "no report was written")
 
 
 class Feed:
