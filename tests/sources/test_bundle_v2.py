@@ -242,6 +242,7 @@ def test_limits(limits, rule):
 @pytest.mark.parametrize("name, reason", [
     ("../escape.json", U), ("/etc/x", U), ("events\\000001.jsonl", U), ("a\0b", U),
     ("events/000000.jsonl", M),  # a second member of the same name
+    ("MANIFEST.JSON", M), ("events/000000.JSONL", M), ("Gaps.json", M),  # case variants: unlisted
 ])
 def test_unsafe_and_duplicate_names(name, reason):
     assert rejected(build(extra=[(name, b"{}")])).reason is reason

@@ -170,6 +170,15 @@ def all_vectors() -> list[Vector]:
         m["shards"][1]["events"] = 65_537
         m["events"] = 3 + 65_537
 
+    def declared(size_of):
+        """The second shard's headers (and the manifest) declare `size_of(real size)`."""
+        def edit(m, mem):
+            name, data = mem.pop(1)
+            m["shards"][1]["size"] = size_of(len(data))
+            return [{"name": name, "data": data, "method": "deflate",
+                     "declared_size": size_of(len(data))}]
+        return edit
+
     def metric_changed(m, mem):  # consistent: re-digested, so the audit must catch it
         first = mem[0][1]
         mem[0][1] = first.replace(b'"accuracy":0.91234612', b'"accuracy":0.95', 1)
@@ -222,6 +231,14 @@ def all_vectors() -> list[Vector]:
         _vec("v2-zip-bomb", "A shard carries a 1 MiB line of one repeated character, deflated "
              "beyond the 100:1 ratio limit.", [V + "V8", V + "B4"], edited(zip_bomb),
              "malformed", "bundle_limit_exceeded", P),
+        _vec("v2-declared-size-over-limit", "The second shard's central directory entry (and the "
+             "manifest) declare 300 MiB, over the 256 MiB member limit: refused before inflating.",
+             [V + "V8", V + "B4"], edited(declared(lambda n: 300 * 1024 * 1024), redigest=False),
+             "malformed", "bundle_limit_exceeded", P),
+        _vec("v2-inflates-past-declared", "The second shard declares one byte less than it "
+             "inflates to (headers and manifest agree): inflation stops at the declared size + 1.",
+             [V + "V6", V + "B3"], edited(declared(lambda n: n - 1), redigest=False),
+             "malformed", "bundle_malformed", P),
         _vec("v2-dotdot-path", "A member named ../escape.json next to the shards.", [V + "B1"],
              edited(with_member("../escape.json")), "malformed", "bundle_unsafe_path", P),
         _vec("v2-backslash-path", "A member named events\\000002.jsonl.", [V + "B1"],
