@@ -19,7 +19,9 @@ from verifier.core import mlflow_profile as mp
 from verifier.core.limits import DEFAULT_LIMITS, Limits
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import Check, Outcome, Result, make_result, problem, rollup
-from verifier.runtime import gc_paused, ordered_map, pool_context
+from verifier.runtime import batched, gc_paused, ordered_map, pool_context
+from verifier.sources.bundle_source import BundleSource, read_shard
+from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord
 
 from .attest import VerifyAnswer, attestation_check
@@ -83,27 +85,80 @@ def stream_collection(collection: Collection, source: SourceInfo,
     as they are decided."""
     records = collection.records
     n = len(records)
-    if n > limits.max_chain_events:
-        return AuditRun.failed(source, make_result(KIND, [problem(
-            "events", R.INPUT_TOO_LARGE, f"{n} events exceed the limit of {limits.max_chain_events}")],
-            {"target": collection.target}), policy)
 
     def loader(seq: int) -> EventRecord | None:
         return records[seq] if 0 <= seq < n else None
 
-    fold = AuditFold(collection.target, collection.model_files, collection.gaps, policy,
-                     verify_service, loader, claims)
+    return _run(source, policy, limits, collection.target, collection.model_files,
+                collection.gaps, n, lambda: _checked(records, policy, limits, workers, scheduler,
+                                                     chunk, min_parallel),
+                loader, verify_service, claims)
+
+
+def stream_bundle(bundle: BundleSource, path: str | None, source: SourceInfo,
+                  policy: AuditPolicy = DEFAULT_AUDIT_POLICY, *,
+                  limits: Limits = DEFAULT_LIMITS, workers: int = 1,
+                  scheduler: str | None = None, claims: Claims | None = None,
+                  chunk: int = CHUNK, min_parallel: int = PARALLEL_THRESHOLD) -> AuditRun:
+    """An `AuditRun` over an opened audit bundle. v2: serial runs read one shard at a time
+    here; worker processes or Dask workers are sent (path, shard name) and read and verify
+    the shard themselves (`read_shard` re-checks its digest). v1 (one pseudo-shard) runs
+    as an in-memory collection. A shard that turns out bad makes the audit malformed with
+    its bundle reason; the events before it are still reported."""
+    if bundle.format == "v1" or (path is None and (scheduler or workers > 1)):
+        col = bundle.collection()
+        return stream_collection(col, source, policy, limits=limits, workers=workers,
+                                 scheduler=scheduler, claims=claims, chunk=chunk,
+                                 min_parallel=min_parallel)
+    total = bundle.total
+    parallel = bool(scheduler) or (workers > 1 and total >= min_parallel)
+
+    def outcomes() -> Iterator[list[EventOutcome]]:
+        if not parallel:
+            seq = 0
+            for part in batched(bundle.records(), chunk):
+                yield _outcomes(part, seq, policy, limits)
+                seq += len(part)
+            return
+        spans = [(s.name, s.first) for s in bundle._index.shards]  # type: ignore[union-attr]
+        tasks = ((path, name, first, bundle.limits, policy, limits) for name, first in spans)
+        for kind, value in ordered_map(_run_shard, tasks, workers=workers, scheduler=scheduler,
+                                       prefetch=2):
+            if kind == "error":
+                raise BundleError(R(value[0]), value[1])
+            yield unpack(value)
+
+    return _run(source, policy, limits, bundle.target, bundle.model_files, bundle.gaps, total,
+                outcomes, bundle.record, None, claims, close=bundle.close)
+
+
+def _run(source: SourceInfo, policy: AuditPolicy, limits: Limits, target: Any,
+         model_files: Mapping[str, Any], gaps: Sequence[tuple[str, str]], total: int,
+         outcomes: Callable[[], Iterator[list[EventOutcome]]],
+         loader: Callable[[int], EventRecord | None],
+         verify_service: Callable[[str], VerifyAnswer] | None, claims: Claims | None,
+         close: Callable[[], None] | None = None) -> AuditRun:
+    if total > limits.max_chain_events:
+        if close is not None:
+            close()
+        return AuditRun.failed(source, make_result(KIND, [problem(
+            "events", R.INPUT_TOO_LARGE, f"{total} events exceed the limit of {limits.max_chain_events}")],
+            {"target": target}), policy)
+    fold = AuditFold(target, model_files, gaps, policy, verify_service, loader, claims)
 
     def events() -> Iterator[EventResult]:
         with gc_paused():
             seq = 0
-            for outcomes in _checked(records, policy, limits, workers, scheduler, chunk, min_parallel):
-                for o in outcomes:
-                    yield from fold.arrive(seq, o)
-                    seq += 1
+            try:
+                for chunk in outcomes():
+                    for o in chunk:
+                        yield from fold.arrive(seq, o)
+                        seq += 1
+            except BundleError as exc:  # a shard reached mid-stream is unusable
+                fold.broken = problem("bundle", exc.reason, exc.message)
             yield from fold.end()
 
-    return AuditRun(source, policy, events, fold.result, total=n, loader=loader)
+    return AuditRun(source, policy, events, fold.result, total=total, loader=loader, close=close)
 
 
 # -- A1-A6, chunk by chunk ------------------------------------------------------------------
@@ -132,6 +187,16 @@ def _run_span(span: tuple[int, int]) -> tuple[list[Check], list[tuple]]:
 def _run_chunk(task: tuple[int, list[EventRecord], AuditPolicy, Limits]) -> tuple[list[Check], list[tuple]]:
     start, records, policy, limits = task
     return pack(_outcomes(records, start, policy, limits))
+
+
+def _run_shard(task: tuple) -> tuple[str, Any]:
+    """In a worker: read one shard of the bundle at `path` and run A1-A6 on it."""
+    path, name, first, bundle_limits, policy, limits = task
+    try:
+        records = read_shard(path, name, bundle_limits)
+    except BundleError as exc:
+        return "error", (exc.reason.value, exc.message)
+    return "ok", pack(_outcomes(records, first, policy, limits))
 
 
 def _checked(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits, workers: int,
@@ -174,6 +239,7 @@ class AuditFold:
         self.complete = CompletenessFold()
         self.claims = ClaimsFold(claims) if claims is not None else None  # A14
         self.lineage: tuple[Check, ...] = ()
+        self.broken: Check | None = None  # the source failed mid-stream (a bad shard)
         self.graph: dict[str, Any] = {}
 
     def arrive(self, seq: int, o: EventOutcome) -> tuple[EventResult, ...]:
@@ -205,6 +271,8 @@ class AuditFold:
     def result(self) -> Result:
         """The audit verdict (after `end`): kind "audit", no children."""
         checks = self.rollup.checks(self.target, self.gaps, self.lineage)
+        if self.broken is not None:
+            checks.insert(0, self.broken)
         checks += [self.subject.finish(), self.complete.finish()]
         out = self.rollup.subject(self.target, self.graph, self.policy)
         out["subject"] = self.subject.to_json()

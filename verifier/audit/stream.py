@@ -151,7 +151,17 @@ class AuditRun:
         self._tally = Tally()
         self._summary: AuditSummary | None = None
         self._started = False
+        self._sinks: list[Callable[[EventResult], None]] = []
+        self._closers: list[Callable[[], None]] = []
         self.done = 0
+
+    def add_sink(self, sink: Callable[[EventResult], None],
+                 close: Callable[[], None] | None = None) -> None:
+        """Also pass every event to `sink` as it is decided (e.g. `--events-out`), whoever
+        iterates the run; `close` runs when the run is closed."""
+        self._sinks.append(sink)
+        if close is not None:
+            self._closers.append(close)
 
     def __iter__(self) -> Iterator[EventResult]:
         if self._started:
@@ -160,9 +170,12 @@ class AuditRun:
         return self._drive()
 
     def _drive(self) -> Iterator[EventResult]:
+        sinks = self._sinks
         for ev in self._events():
             self._tally.add(ev)
             self.done += 1
+            for sink in sinks:
+                sink(ev)
             yield ev
         self._summary = self._tally.summary(self._finish())
 
@@ -195,6 +208,8 @@ class AuditRun:
         if self._close is not None:
             self._close()
             self._close = None
+        while self._closers:
+            self._closers.pop()()
 
     def __enter__(self) -> "AuditRun":
         return self

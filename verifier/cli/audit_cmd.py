@@ -63,7 +63,14 @@ def run(args: argparse.Namespace, source: str | None = None, label: str | None =
         return _drive(audit, args, label or (where if kind == "bundle" else audit.source.label))
 
 
-def _drive(audit: Any, args: argparse.Namespace, label: str) -> int:
+#: `--json` lists every event only for audits of at most this many events; above, it lists
+#: the non-verified ones (up to the stream's FAILURE_CAP) and points to --events-out.
+JSON_EVENTS_MAX = 10_000
+
+
+def _drive(audit: Any, args: argparse.Namespace, label: str, json_max: int = JSON_EVENTS_MAX) -> int:
+    """Consume the stream: keep the events only while they are few (or for --write-tags,
+    whose MLflow source is in memory anyway), then print the verdict."""
     from verifier.cli.audit_render import render_audit_human, render_audit_json
     from verifier.cli.exitcodes import exit_code
     from verifier.cli.options import Progress
@@ -71,23 +78,38 @@ def _drive(audit: Any, args: argparse.Namespace, label: str) -> int:
 
     progress = Progress("auditing events", getattr(args, "quiet", False))
     total = audit.total or 0
-    events = []
+    keep_all = bool(getattr(args, "write_tags", False))
+    events: list[Any] | None = []
     for ev in audit:
-        events.append(ev)
-        progress(len(events), total)
+        if events is not None:
+            events.append(ev)
+            if len(events) > json_max and not keep_all:
+                events = None  # from here on the summary's bounded roll-up is all we keep
+        progress(audit.done, total)
     summary = audit.summary
-    events.sort(key=lambda e: e.seq)
+    listed = events is not None
+    shown_events = sorted(events if listed else summary.failures, key=lambda e: e.seq)  # type: ignore[arg-type]
     r = summary.result
-    result = Result(r.kind, r.status, r.reason, r.checks, r.subject, tuple(e.result for e in events))
+    result = Result(r.kind, r.status, r.reason, r.checks, r.subject,
+                    tuple(e.result for e in shown_events))
     if getattr(args, "write_tags", False) and getattr(audit, "tracking_uri", None):
         from verifier.cli.mlflow_tags import write_back
 
         write_back(audit.tracking_uri, result, audit.collection)
     extra = {"source": audit.source.kind, **audit.source.details}
     if getattr(args, "json", False):
+        if not listed:
+            extra.update({"events": None, "events_omitted": summary.events,
+                          "failures": [e.to_json() for e in shown_events],
+                          "failures_omitted": summary.failures_omitted,
+                          "note": f"more than {json_max} events: per-event results are "
+                                  "not listed here; use --events-out FILE.jsonl"})
+            result = Result(r.kind, r.status, r.reason, r.checks, r.subject, ())
         render_audit_json(result, {"input": label, **extra})
     else:
         listing = getattr(args, "listing", None) or ("summary" if getattr(args, "summary", False)
                                                       else None)  # verify X.zip --summary
-        render_audit_human(result, label, summary={"summary": True, "full": False}.get(listing))
+        render_audit_human(result, label, summary=True if not listed else
+                           {"summary": True, "full": False}.get(listing),
+                           seqs=None if listed else [e.seq for e in shown_events])
     return exit_code(result.status)

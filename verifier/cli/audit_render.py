@@ -62,10 +62,11 @@ def _event_block(i: int, ev: Result, colour: bool, stream: TextIO, width: int = 
 
 
 def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
-                       summary: bool | None = None) -> None:
+                       summary: bool | None = None, seqs: list[int] | None = None) -> None:
     """Each event with each check and a one-line explanation, then lineage and verdict; or,
     with `summary` (default: more than FULL_LISTING events), the verdict, the counts and
-    one line per failing check."""
+    one line per failing check. `seqs`: the events' positions in the source when
+    `result.children` holds only some of them (a large audit keeps only its failures)."""
     stream = stream or sys.stdout
     colour = use_colour(stream)
     children = list(result.children)
@@ -83,19 +84,19 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
     width = max([22] + [len(shown(c.id)) for ev in children for c in ev.checks]
                 + [len(shown(c.id)) for c in result.checks])
     if summary:
-        _summary(result, children, colour, stream, width)
+        _summary(result, children, colour, stream, width, seqs)
     else:
         for i, ev in enumerate(children):
-            _event_block(i, ev, colour, stream, width)
+            _event_block(seqs[i] if seqs is not None else i, ev, colour, stream, width)
         stream.write("\nLineage and completeness:\n")
         for check in result.checks:
             stream.write(check_line(check, colour, "  ", width) + "\n")
     _claims(s.get("claims"), stream)
     graph = s.get("graph") or {}
     if graph:
-        stream.write(f"  graph: {len(graph.get('nodes', []))} node(s), "
-                     f"{len(graph.get('edges', []))} link(s), roots {len(graph.get('roots', []))}, "
-                     f"dangling {len(graph.get('dangling', []))}\n")
+        stream.write(f"  graph: {_count(graph.get('nodes'))} node(s), "
+                     f"{_count(graph.get('edges'))} link(s), roots {_count(graph.get('roots'))}, "
+                     f"dangling {_count(graph.get('dangling'))}\n")
     if s.get("witnessed_at"):
         w = s["witnessed_at"]
         stream.write(f"  witnessed: {shown(w['earliest'])} .. {shown(w['latest'])} (Turbo receipts)\n")
@@ -118,14 +119,17 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
 
 
 def _summary(result: Result, children: list[Result], colour: bool, stream: TextIO,
-             width: int) -> None:
+             width: int, seqs: list[int] | None = None) -> None:
     """Counts per status, one line per failing event check (bounded), the audit's problems."""
     counts: dict[Status, int] = {}
     for ev in children:
         counts[ev.status] = counts.get(ev.status, 0) + 1
+    by_status = result.subject.get("by_status")
+    if seqs is not None and isinstance(by_status, dict):  # only some events are at hand
+        counts = {st: by_status[st.value] for st in Status if by_status.get(st.value)}
     stream.write("  status: " + (", ".join(f"{counts[st]} {st.value}" for st in Status if counts.get(st))
                                  or "no events") + "\n")
-    lines = problem_lines(result)
+    lines = problem_lines(result, seqs)
     if lines:
         stream.write("\nFailures:\n")
         for line in lines[:SUMMARY_LINES]:
@@ -163,6 +167,11 @@ def _claims(report: Any, stream: TextIO) -> None:
         stream.write(f"  ... {len(stages) - SUMMARY_LINES} more stage(s) (use --json)\n")
 
 
+def _count(part: Any) -> int:
+    """A graph part's size: the list, or the count a large audit keeps instead."""
+    return part if isinstance(part, int) else len(part or [])
+
+
 def subject_text(subject: Any) -> str:
     """What the verified signed events name: "model M v3, run R, dataset D" (bounded)."""
     if not isinstance(subject, dict):
@@ -176,12 +185,13 @@ def subject_text(subject: Any) -> str:
     return ", ".join(parts) if parts else "(no verified event names a subject)"
 
 
-def problem_lines(result: Result) -> list[str]:
+def problem_lines(result: Result, seqs: list[int] | None = None) -> list[str]:
     """'label: check [reason] detail' for every non-passing event check (for summaries)."""
     out = []
     for i, ev in enumerate(result.children):
+        n = seqs[i] if seqs is not None else i
         for c in ev.checks:
             if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) and c.reason is not None:
-                out.append(shown(f"[{i}] {ev.subject.get('label', 'event')}: {c.id} "
+                out.append(shown(f"[{n}] {ev.subject.get('label', 'event')}: {c.id} "
                                  f"[{c.reason.value}] {c.detail}"))
     return out

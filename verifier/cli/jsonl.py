@@ -77,7 +77,8 @@ def _unwrap(wrapper: dict) -> tuple[bytes, bytes | None]:
 
 
 def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,
-              summary_only: bool, out: TextIO | None = None) -> int:
+              summary_only: bool, out: TextIO | None = None,
+              scheduler: str | None = None) -> int:
     """Verify every line; print per-line results and a summary (on `out`, default the
     current stdout); return the exit code."""
     out = sys.stdout if out is None else out
@@ -87,7 +88,8 @@ def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,
     worst = Status.VERIFIED
     try:
         for n, verdict in enumerate(verify_many(_items(stream, limits), policy=policy,
-                                                limits=limits, workers=workers), 1):
+                                                limits=limits, workers=workers,
+                                                scheduler=scheduler), 1):
             counts[verdict.status.value] += 1
             if verdict.reason is not None:
                 reasons[verdict.reason.value] += 1

@@ -59,6 +59,12 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    "checked before inflating); default 64 MiB, as `verify`")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="processes for large audits (default: CPU count)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the per-event checks on this Dask distributed cluster (needs the "
+                   "cluster extra: pip install 'ario-verifier[cluster]'); the lineage checks "
+                   "and the verdict stay in this process (docs/cluster.md)")
+    p.add_argument("--events-out", metavar="FILE.jsonl",
+                   help="write one JSON object per event to FILE as the events are decided")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -233,14 +239,60 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
     claims = _read_claims(getattr(args, "claims", None))
     if isinstance(claims, tuple):  # (reason, detail): unreadable or not a report
         return AuditRun.failed(info, failure_result("claims", claims[0], claims[1], target), policy)
-    if kind == "bundle":
-        collection = _read_bundle(where, args, info, policy, zip_limits)
+    online = bool(getattr(args, "gateway", None)) and not getattr(args, "offline", False)
+    if kind == "bundle" and not online and not getattr(args, "ario_verify_url", None):
+        # streamed shard by shard (A10 asks a service about each record: in memory)
+        run = _stream_bundle(where, args, info, policy, limits, zip_limits, claims)
     else:
-        collection = _read_mlflow(where, target, args, info, policy)
-    if isinstance(collection, AuditRun):
-        return collection
-    run = _stream(collection, args, info, policy, limits, claims)
+        if kind == "bundle":
+            collection = _read_bundle(where, args, info, policy, zip_limits)
+        else:
+            collection = _read_mlflow(where, target, args, info, policy)
+        if isinstance(collection, AuditRun):
+            return collection
+        run = _stream(collection, args, info, policy, limits, claims)
     run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
+    _events_out(run, getattr(args, "events_out", None))
+    return run
+
+
+def _events_out(run: Any, path: str | None) -> None:
+    """`--events-out FILE.jsonl`: one `EventResult.to_json()` line per event, as decided."""
+    if not path:
+        return
+    import json
+
+    try:
+        fh = open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        run.close()
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    dumps = json.dumps
+    run.add_sink(lambda ev: fh.write(dumps(ev.to_json(), ensure_ascii=True) + "\n"), fh.close)
+
+
+def _stream_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any, limits: Any,
+                   zip_limits: Any, claims: Any) -> Any:
+    from verifier.audit.engine import stream_bundle
+    from verifier.audit.stream import AuditRun
+    from verifier.core.reasons import ReasonCode
+    from verifier.sources.bundle_source import open_bundle
+    from verifier.sources.errors import BundleError
+
+    if not Path(path).is_file():
+        return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
+                                                    f"cannot read {path}: no such file"), policy)
+    try:
+        bundle = open_bundle(path, zip_limits)
+    except BundleError as exc:
+        return AuditRun.failed(info, failure_result("bundle", exc.reason, exc.message), policy)
+    except OSError as exc:
+        return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
+                                                    f"cannot read {path}: {exc.strerror or exc}"), policy)
+    run = stream_bundle(bundle, path, info, policy, limits=limits, claims=claims,
+                        workers=max(1, getattr(args, "workers", 1) or 1),
+                        scheduler=getattr(args, "scheduler", None))
+    run.collection = None
     return run
 
 
@@ -314,6 +366,7 @@ def _stream(collection: Any, args: argparse.Namespace, info: Any, policy: Any, l
     service = ArioVerifyClient(url) if url else None
     run = stream_collection(collection, info, policy, limits=limits, claims=claims,
                             workers=max(1, getattr(args, "workers", 1) or 1),
+                            scheduler=getattr(args, "scheduler", None),
                             verify_service=service.query if service else None)
     run.collection = collection  # for --write-tags
     if service is not None:

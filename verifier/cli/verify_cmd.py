@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary", action="store_true", help="with --jsonl: print only the summary")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="with --jsonl: worker processes (default: CPU count)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="with --jsonl: verify on this Dask distributed cluster instead of local "
+                   "processes (needs the cluster extra; docs/cluster.md)")
     p.set_defaults(func=run)
 
 
@@ -118,7 +121,7 @@ def _run_jsonl(args: argparse.Namespace, limits) -> int:
         return EXIT_USAGE
     policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
     return run_jsonl(args.path, policy=policy, limits=limits, workers=args.workers,
-                     summary_only=args.summary)
+                     summary_only=args.summary, scheduler=args.scheduler)
 
 
 def _emit(args, result, label, render_human, render_json, exit_code, error: str | None = None,
