@@ -120,8 +120,7 @@ def stream_bundle(bundle: BundleSource, path: str | None, source: SourceInfo,
                 yield _outcomes(part, seq, policy, limits)
                 seq += len(part)
             return
-        spans = [(s.name, s.first) for s in bundle._index.shards]  # type: ignore[union-attr]
-        tasks = ((path, name, first, bundle.limits, policy, limits) for name, first in spans)
+        tasks = ((path, shard, bundle.limits, policy, limits) for shard in bundle.shard_entries())
         for kind, value in ordered_map(_run_shard, tasks, workers=workers, scheduler=scheduler,
                                        prefetch=2):
             if kind == "error":
@@ -191,12 +190,12 @@ def _run_chunk(task: tuple[int, list[EventRecord], AuditPolicy, Limits]) -> tupl
 
 def _run_shard(task: tuple) -> tuple[str, Any]:
     """In a worker: read one shard of the bundle at `path` and run A1-A6 on it."""
-    path, name, first, bundle_limits, policy, limits = task
+    path, shard, bundle_limits, policy, limits = task
     try:
-        records = read_shard(path, name, bundle_limits)
+        records = read_shard(path, shard, bundle_limits)
     except BundleError as exc:
         return "error", (exc.reason.value, exc.message)
-    return "ok", pack(_outcomes(records, first, policy, limits))
+    return "ok", pack(_outcomes(records, shard.first, policy, limits))
 
 
 def _checked(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits, workers: int,
