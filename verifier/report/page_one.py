@@ -91,6 +91,9 @@ def _verdict(inp: ReportInput) -> str:
 
 def _evidence(inp: ReportInput) -> list[tuple[str, str]]:
     rows = [(what, mono(digest)) for what, digest in inp.input_digests]
+    if inp.source.kind != "bundle":
+        rows.insert(0, ("Evidence", "read live from MLflow: no single file digest; the attached "
+                        "events.jsonl.gz is what was audited (export a bundle to freeze it)"))
     for a in inp.attachments:
         if a.included and any(d == a.sha256 for _, d in inp.input_digests):
             rows.append((f"Attached {a.name}", f'the audit bundle above <span class="muted">{a.size:,} bytes</span>'))
