@@ -99,3 +99,33 @@ def test_fetcher_serves_only_package_files():
         with pytest.raises(ValueError):
             f.fetch(url)
     assert len(f.refused) == 7
+
+
+def test_font_subset_times_are_the_report_time(tmp_path):
+    """Without SOURCE_DATE_EPOCH the embedded font subsets carry the generated-at time, not
+    the render's clock, so that time is the only thing that varies between renders."""
+    import io
+    import os
+
+    from fontTools.misc.timeTools import epoch_diff
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    from verifier.report.pdf import render_pdf
+
+    stamp = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    expected = int(os.environ.get("SOURCE_DATE_EPOCH") or stamp.timestamp())
+    out = tmp_path / "x.pdf"
+    render_pdf('<p style="font-family: \'Report Sans\'">x</p><style>@font-face { font-family: '
+               '"Report Sans"; src: url("fonts/DejaVuSans.ttf"); }</style>', out, [], stamp)
+    times = []
+    reader = PdfReader(out)
+    for page in reader.pages:
+        for f in page["/Resources"]["/Font"].values():
+            font = f.get_object()
+            desc = (font["/DescendantFonts"][0].get_object()["/FontDescriptor"] if "/DescendantFonts" in font
+                    else font["/FontDescriptor"]).get_object()
+            data = desc["/FontFile2"].get_object().get_data()
+            times.append(TTFont(io.BytesIO(data))["head"].modified + epoch_diff)
+    assert times and all(t == expected for t in times), (times, expected)
+    assert "SOURCE_DATE_EPOCH" not in os.environ or os.environ["SOURCE_DATE_EPOCH"] == str(expected)

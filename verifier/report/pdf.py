@@ -3,12 +3,14 @@ own files (stylesheet, fonts) and refuses everything else, attachments with fixe
 
 Reproducible: with the same HTML, attachments and `SOURCE_DATE_EPOCH` (fontTools reads it
 for font-subset timestamps) the bytes are identical across processes; the PDF /ID is a
-hash of the content. Imported only by the `report` command (weasyprint is heavy).
+hash of the content. Without it, the font timestamps are pinned to the report's
+generated-at time for the render, so that time is the only thing that varies. Imported only by the `report` command (weasyprint is heavy).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -54,6 +56,19 @@ class PackageOnlyFetcher(URLFetcher):
         return path
 
 
+@contextlib.contextmanager
+def _font_time(stamp: datetime):
+    """$SOURCE_DATE_EPOCH = `stamp` while fontTools subsets, unless the user set it."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 def render_pdf(html_text: str, target: Path, attachments: Sequence[Attachment],
                stamp: datetime) -> list[str]:
     """Write the PDF of `html_text` to `target` with `attachments` (dated `stamp`, UTC);
@@ -62,6 +77,7 @@ def render_pdf(html_text: str, target: Path, attachments: Sequence[Attachment],
     doc = weasyprint.HTML(string=html_text, base_url=PACKAGE_DIR.as_uri() + "/", url_fetcher=fetcher)
     naive = stamp.replace(tzinfo=None)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_font_time(stamp))
         files = []
         for a in attachments:
             if not a.included or a.path is None:
