@@ -334,3 +334,36 @@ def test_every_event_detail_opens_on_odd_bundles(bundle, name):
 
     assert seen["status"].value == vector(name)["expected"]["status"]
     assert seen["opened"] >= 1 and all("outcome" in t for t in seen["text"])
+
+
+def test_cursor_stays_on_its_event_when_worse_rows_arrive_above(bundle):
+    """As with the streaming pipeline: rows that arrive later and sort above the cursor do
+    not move the selection off the event the user chose (before any move, the top stays)."""
+    from verifier.core.reasons import ReasonCode
+    from verifier.core.result import make_result, problem
+    from verifier.tui.rows import pack, row_of
+
+    seen = {}
+
+    def late(seq):
+        return pack(row_of(seq, make_result("event", [problem("x", ReasonCode.RECORD_MISMATCH)],
+                                            {"event_type": "prediction", "tx_id": f"late{seq}"})))
+
+    async def script(pilot, app):
+        table = app.query_one("#events", EventTable)
+        app.index.add_packed([late(100)])
+        app._dirty = True
+        app._tick()
+        seen["top_untouched"] = table.current == 100
+        await pilot.press("down", "down")
+        chosen = table.current
+        app.index.add_packed([late(101), late(102)])
+        app._dirty = True
+        app._tick()
+        await pilot.pause(0.05)
+        seen["kept"] = (chosen, table.current, app.index.view[:3])
+
+    drive(bundle("ok-stored-unpinned"), script)
+    chosen, current, top = seen["kept"]
+    assert seen["top_untouched"]
+    assert current == chosen and set(top) == {100, 101, 102}

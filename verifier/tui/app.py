@@ -244,7 +244,7 @@ class BrowseApp(App[int]):
             return
         self.index.set_query(query)
         table = self.query_one("#events", EventTable)
-        table.cursor = 0
+        table.cursor, table.moved = 0, False
         table.scroll_to(y=0, animate=False)
         self._dirty = True
         self._tick()
@@ -306,7 +306,8 @@ class BrowseApp(App[int]):
         self._details.clear()
         self._reset_state()
         table = self.query_one("#events", EventTable)
-        table.index, table.cursor, table.empty_text = self.index, 0, "waiting for the first results…"
+        table.index, table.cursor, table.moved = self.index, 0, False
+        table.empty_text = "waiting for the first results…"
         self.query_one("#lineage", LineageTree).rebuild(self.index)
         self._dirty = True
         self._tick()

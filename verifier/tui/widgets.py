@@ -109,14 +109,24 @@ class EventTable(ScrollView, can_focus=True):
         super().__init__(**kw)
         self.index = index
         self.cursor = 0
+        self.moved = False
         self.empty_text = "waiting for the first results…"
 
     # -- data ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Re-read the view from the index (after rows arrived or the query changed)."""
+        """Re-read the view from the index (after rows arrived or the query changed). Once
+        the user has moved, the cursor stays on the same event as rows arrive above it;
+        before that it stays on the first (worst) row."""
+        keep = self.current if self.moved else None
         view = self.index.refresh()
         self.virtual_size = Size(self.size.width, len(view) + 1)
+        if keep is not None and self.current != keep:
+            try:
+                self.cursor = view.index(keep)
+            except ValueError:
+                pass
+            self._follow()
         self.cursor = max(0, min(self.cursor, len(view) - 1))
         self.refresh()
 
@@ -141,6 +151,7 @@ class EventTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
 
     def _go(self, i: int) -> None:
+        self.moved = True
         n = len(self.index.view)
         self.cursor = max(0, min(i, n - 1))
         self._follow()
