@@ -168,3 +168,23 @@ def test_unreachable_gateway_is_not_asked_the_fallbacks_and_the_next_one_is():
             res = c.fetch_data_item(tx)
     assert res.status is FetchStatus.OK and res.data == raw
     assert res.per_gateway[0] == (dead, "HEAD /raw: connect_error (gateway not asked further)")
+
+
+def test_offsets_sent_with_the_raw_answer_spare_the_head_request():
+    raw = _items(1)[0]
+    item = parse_data_item(raw)
+    root = "R" * 43
+    head = {"X-AR-IO-Root-Transaction-Id": root, "X-AR-IO-Root-Data-Item-Offset": "96",
+            "X-AR-IO-Root-Data-Offset": str(96 + item.data_offset)}
+    with ScriptedServer() as s:
+        s.route(f"/raw/{item.id}", Reply(200, item.data, head))
+        s.route(f"HEAD /raw/{item.id}", Reply(200, item.data, head))
+        s.route(f"/raw/{root}", Reply(206, raw, {"Content-Range": f"bytes 96-{95 + len(raw)}/*"}))
+        with _client(s.url) as c:
+            assert c.fetch(item.id).data == item.data
+            res = c.fetch_data_item(item.id)
+            assert res.status is FetchStatus.OK and res.data == raw
+            assert f"HEAD /raw/{item.id}" not in s.hits
+            assert s.request_headers[-1]["Range"] == f"bytes=96-{95 + len(raw)}"
+            again = c.fetch_data_item(item.id)  # the hint is used once: now HEAD is asked
+        assert again.data == raw and s.hits[f"HEAD /raw/{item.id}"] == 1

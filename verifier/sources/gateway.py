@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,7 @@ import httpx
 
 from verifier import __version__
 from verifier.sources.cache import ByteCache
+from verifier.sources.itemfetch import CLAIM_HEADERS, OFFSET_HEADERS
 from verifier.sources.model import FetchResult, FetchStatus
 
 DEFAULT_TIMEOUT = 10.0
@@ -51,6 +53,8 @@ DEFAULT_MAX_CONCURRENCY = 8
 DEFAULT_MAX_RESPONSE_SECONDS = 60.0
 MAX_REDIRECTS = 3
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+MAX_REMEMBERED_OFFSETS = 200_000
 
 #: What may appear in a URL path segment as a tx id (Arweave ids are 43 base64url chars).
 TX_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -123,6 +127,10 @@ class GatewayClient:
         self.max_concurrency = max_concurrency
         self.max_response_seconds = max_response_seconds
         self.cache = cache
+        # Root offset headers seen on /raw answers, (gateway, tx) -> headers: the item fetch
+        # uses them instead of asking HEAD /raw again (untrusted hints either way).
+        self._offsets: dict[tuple[str, str], dict[str, str]] = {}
+        self._offsets_lock = threading.Lock()
         self._sleep = sleep
         self._client: httpx.Client | None = None
         if not offline:
@@ -168,6 +176,19 @@ class GatewayClient:
         return self._with_retries(lambda: self._once(method, url, headers, json_body, accept,
                                                      max_bytes or self.max_bytes))
 
+    def _remember_offsets(self, gw: str, tx_id: str, headers: Mapping[str, str]) -> None:
+        if OFFSET_HEADERS[0] not in headers:
+            return
+        with self._offsets_lock:
+            if len(self._offsets) < MAX_REMEMBERED_OFFSETS:
+                self._offsets[(gw, tx_id)] = {h: headers[h] for h in OFFSET_HEADERS
+                                              + CLAIM_HEADERS if h in headers}
+
+    def take_offsets(self, gw: str, tx_id: str) -> dict[str, str] | None:
+        """The root offset headers `gw` sent with ``/raw/<tx_id>`` (once), or None."""
+        with self._offsets_lock:
+            return self._offsets.pop((gw, tx_id), None)
+
     def close(self) -> None:
         """Close connections (no-op offline)."""
         if self._client is not None:
@@ -201,6 +222,7 @@ class GatewayClient:
             per.append((gw, out.label))
             if not out.ok:
                 continue
+            self._remember_offsets(gw, tx_id, out.headers)
             agreed.append((gw, out.data))  # type: ignore[arg-type]
             if len({d for _, d in agreed}) > 1:
                 return FetchResult(tx_id, FetchStatus.DISAGREEMENT, per_gateway=tuple(per))

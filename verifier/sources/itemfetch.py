@@ -2,7 +2,8 @@
 
 Per gateway, in order (spec/binding.md §6.1):
 
-1. ``HEAD /raw/<id>`` → root offset headers R (``X-AR-IO-Root-Transaction-Id``), A
+1. ``HEAD /raw/<id>`` (or the headers of a ``GET /raw/<id>`` already made) → root offset
+   headers R (``X-AR-IO-Root-Transaction-Id``), A
    (``-Root-Data-Item-Offset``), D (``-Root-Data-Offset``) and L (``Content-Length``);
    then ``GET /raw/<R>`` with ``Range: bytes=A-(D+L-1)``, requiring 206, the exact
    ``Content-Range`` and D+L-A bytes: the whole item.
@@ -35,6 +36,9 @@ MAX_HEADER_BYTES = 16 * 1024
 MAX_JSON_ANSWER = 256 * 1024
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _ID = re.compile(r"[A-Za-z0-9_-]{43}")
+#: Headers of a /raw answer kept for the item fetch, and the ones shown only as claims.
+OFFSET_HEADERS = ("x-ar-io-root-transaction-id", "x-ar-io-root-data-item-offset",
+                  "x-ar-io-root-data-offset", "content-length")
 CLAIM_HEADERS = ("x-ar-io-digest", "content-digest", "etag", "x-ar-io-verified",
                  "x-ar-io-trusted", "x-ar-io-stable")
 #: Answers after which a gateway is not asked the fallback routes (each would wait again).
@@ -152,17 +156,22 @@ def _from_gateway(client: Any, gw: str, tx_id: str
                   ) -> tuple[bytes | None, str, tuple[tuple[str, str], ...]]:
     """(item, how it was found or why not, claims) from one gateway."""
     notes = []
-    head = client.request("HEAD", f"{gw}/raw/{tx_id}")
-    claims = claims_of(head.headers)
-    if head.ok:
-        item, why = _via_root_headers(client, gw, tx_id, head.headers)
+    seen = client.take_offsets(gw, tx_id)  # sent with the /raw answer already read
+    if seen:
+        ok, label, headers = True, "ok", seen
+    else:
+        head = client.request("HEAD", f"{gw}/raw/{tx_id}")
+        ok, label, headers = head.ok, head.label, head.headers
+    claims = claims_of(headers)
+    if ok:
+        item, why = _via_root_headers(client, gw, tx_id, headers)
         if item is not None:
             return item, "root offsets + ranged /raw", claims
         notes.append(f"root offsets: {why}")
-    elif head.label.startswith(UNREACHABLE):
-        return None, f"HEAD /raw: {head.label} (gateway not asked further)", claims
+    elif label.startswith(UNREACHABLE):
+        return None, f"HEAD /raw: {label} (gateway not asked further)", claims
     else:
-        notes.append(f"HEAD /raw: {head.label}")
+        notes.append(f"HEAD /raw: {label}")
     for name, step in (("turbo offsets", _via_turbo), ("graphql", _via_graphql)):
         item, why = step(client, gw, tx_id)
         if item is not None:
