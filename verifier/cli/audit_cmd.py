@@ -92,11 +92,16 @@ def _drive(audit: Any, args: argparse.Namespace, label: str, json_max: int = JSO
     r = summary.result
     result = Result(r.kind, r.status, r.reason, r.checks, r.subject,
                     tuple(e.result for e in shown_events))
-    if getattr(args, "write_tags", False) and getattr(audit, "tracking_uri", None):
-        from verifier.cli.mlflow_tags import write_back
-
-        write_back(audit.tracking_uri, result, audit.collection)
     extra = {"source": audit.source.kind, **audit.source.details}
+    read_from = extra.get("mlflow_read_from")
+    if read_from and "upgraded" in str(read_from) and not getattr(args, "json", False):
+        sys.stderr.write(f"note: MLflow store schema {shown(extra.get('mlflow_schema'))} read "
+                         f"through a {shown(read_from)}; the store itself was not changed\n")
+    if getattr(args, "write_tags", False) and getattr(audit, "tracking_uri", None):
+        from verifier.cli.mlflow_tags import write_tags
+
+        extra["wrote_tags"] = write_tags(audit.tracking_uri, result, audit.collection,
+                                         audit.source.details)
     if getattr(args, "json", False):
         if not listed:
             extra.update({"events": None, "events_omitted": summary.events,

@@ -27,14 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(listed on stderr)")
     p.add_argument("target", metavar="TARGET",
                    help="models:/NAME/VERSION, runs:/RUN_ID, traces:/TRACE_ID or NAME/VERSION")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="bundle to write")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.zip",
+                   help="bundle to write (its directory must exist)")
+    p.add_argument("--force", action="store_true", help="replace FILE.zip if it exists")
     add_source_options(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.cli.options import UsageError, gateway_client, redact_uri, to_target, use_tracking_uri
+    from verifier.cli.options import (
+        UsageError, check_output_path, gateway_client, redact_uri, to_target,
+    )
     from verifier.sources.bundle_v2_write import write_bundle_v2
     from verifier.sources.errors import SourceError
     from verifier.sources.mlflow_reader import read_mlflow
@@ -44,13 +48,13 @@ def run(args: argparse.Namespace) -> int:
         if not uri:
             raise UsageError("pass --tracking-uri or set MLFLOW_TRACKING_URI")
         target = to_target(args.target)
+        check_output_path(args.output, args.force)
         client = gateway_client(args)
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return 2
     try:
-        with use_tracking_uri(uri):
-            collection = read_mlflow(uri, target, gateway=client)
+        collection = read_mlflow(uri, target, gateway=client)
     except ValueError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return 2
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"gap: {shown(what)}: {shown(why)}\n")  # names from the store
     info = {"output": str(summary.path), "sha256": summary.sha256, "events": summary.events,
             "members": summary.members, "gaps": len(collection.gaps), "target": target,
-            "tracking_uri": redact_uri(uri)}
+            "tracking_uri": redact_uri(uri), **collection.source}
     if args.json:
         sys.stdout.write(json.dumps(info) + "\n")
     else:

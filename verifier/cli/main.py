@@ -64,6 +64,9 @@ def _seed_form(argv: list[str]) -> tuple[str, str, list[str]] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from verifier.sources.mlflow_env import disable_mlflow_phone_home
+
+    disable_mlflow_phone_home()  # before any command can import MLflow (issue 8 defect 4)
     argv = sys.argv[1:] if argv is None else list(argv)
     seed = _seed_form(argv)
     if seed is not None:

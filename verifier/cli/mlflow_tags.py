@@ -4,6 +4,8 @@ Per event: training run tags, model version tags (registration), trace tags (pre
 ``ario.verify_status`` ("verified", else the event's status), and when ar.io Verify
 answered ``ario.attestation_level``, ``ario.attested_by``, ``ario.attested_at``,
 ``ario.report_url``. Failures to write are reported on stderr; they never change the verdict.
+This is the only place an audit writes to MLflow, and it says so on stderr; it refuses a
+store whose schema differs from the installed MLflow's (opening it to write would migrate it).
 """
 
 from __future__ import annotations
@@ -58,4 +60,22 @@ def write_back(tracking_uri: str, result: Any, collection: Any) -> int:
         except Exception as exc:  # noqa: BLE001 - best effort, reported, never fatal
             sys.stderr.write(f"warning: could not write MLflow tags for {shown(s.get('label'))}: "
                              f"{type(exc).__name__}: {shown(exc)}\n")
+    return written
+
+
+def write_tags(tracking_uri: str, result: Any, collection: Any, details: Any) -> int:
+    """`write_back`, announced on stderr; 0 without writing when the store's schema is not
+    the installed MLflow's (MLflow would migrate the auditee's store on opening it)."""
+    from verifier.cli.options import redact_uri
+
+    where = shown(redact_uri(tracking_uri))
+    schema, installed = details.get("mlflow_schema"), details.get("mlflow_schema_installed")
+    if schema and installed and schema != installed:
+        sys.stderr.write(f"--write-tags: not writing to {where}: its schema {shown(schema)} is "
+                         f"not the installed MLflow's {shown(installed)} and opening it to "
+                         "write would migrate it\n")
+        return 0
+    written = write_back(tracking_uri, result, collection)
+    sys.stderr.write(f"--write-tags: wrote ario.verify_status tags of {written} event(s) to "
+                     f"{where}\n")
     return written

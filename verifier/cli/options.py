@@ -9,14 +9,12 @@ verdict for the same input.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-_URI_ENV = "MLFLOW_TRACKING_URI"
 DEFAULT_GATEWAYS = ("https://turbo-gateway.com", "https://ardrive.net")
 _NAME_VERSION = re.compile(r"[^/:@\s][^/@]*/[0-9]+")
 _TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
@@ -101,6 +99,21 @@ def to_target(text: str) -> str:
 
 
 
+def check_output_path(path: str, force: bool) -> None:
+    """The one rule for files a command creates (`export -o`, `keys generate --out`): the
+    parent directory must exist (a typo never creates directories) and an existing file is
+    replaced only with --force (the write itself is atomic: a temporary file renamed into
+    place). Raises UsageError."""
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise UsageError(f"{path}: is a directory")
+    if not parent.is_dir():
+        raise UsageError(f"{path}: directory {parent} does not exist (create it first)")
+    if (target.exists() or target.is_symlink()) and not force:
+        raise UsageError(f"{path}: already exists; pass --force to replace it")
+
+
 def build_policy(args: argparse.Namespace) -> Any:
     """AuditPolicy from the options (raises InputError for an unreadable key file)."""
     from verifier.audit import AuditPolicy
@@ -177,26 +190,6 @@ class Progress:
 
 
 
-@contextlib.contextmanager
-def use_tracking_uri(uri: str) -> Iterator[None]:
-    """$MLFLOW_TRACKING_URI = `uri` while reading a store, restored exactly afterwards.
-
-    MLflow resolves some locations (MLflow 3 logged-model artifacts) against its default
-    tracking URI rather than the client's, so without this a store given by --tracking-uri
-    could be read partly from another one.
-    """
-    before = os.environ.get(_URI_ENV)
-    os.environ[_URI_ENV] = uri
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(_URI_ENV, None)
-        else:
-            os.environ[_URI_ENV] = before
-
-
-
 def redact_uri(uri: str) -> str:
     """A URI fit for output: any user:password@ part is replaced by ***@."""
     return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", uri)
@@ -250,6 +243,9 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
             collection = _read_mlflow(where, target, args, info, policy)
         if isinstance(collection, AuditRun):
             return collection
+        if collection.source:  # the MLflow store as read: kind, schema revision (never changed)
+            info = SourceInfo(info.kind, info.label, info.offline,
+                              {**info.details, **collection.source})
         run = _stream(collection, args, info, policy, limits, claims)
     run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
     _events_out(run, getattr(args, "events_out", None))
@@ -329,8 +325,7 @@ def _read_mlflow(uri: str, target: str, args: argparse.Namespace, info: Any, pol
 
     client = gateway_client(args)
     try:
-        with use_tracking_uri(uri):
-            return read_mlflow(uri, target, gateway=client)
+        return read_mlflow(uri, target, gateway=client)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except SourceError as exc:

@@ -74,8 +74,10 @@ def read_mlflow(tracking_uri: str, target: str, *, registry_uri: str | None = No
     cannot be opened; everything else missing becomes a gap.
     """
     parsed = parse_target(target)
-    store = MlflowStore(tracking_uri, registry_uri, limits=limits)
-    return LineageReader(store, gateway).read(parsed, target, include_predictions)
+    with MlflowStore(tracking_uri, registry_uri, limits=limits) as store:
+        collection = LineageReader(store, gateway).read(parsed, target, include_predictions)
+        collection.source = dict(store.details)
+        return collection
 
 
 def envelope_from_item(record: EventRecord) -> None:

@@ -22,10 +22,13 @@ from urllib.parse import unquote, urlparse
 from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
+from verifier.sources.mlflow_env import disable_mlflow_phone_home
+from verifier.sources.mlflow_snapshot import StoreView, open_view
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
 REGISTRATION_BOOKKEEPING = frozenset({"registered_model_meta"})
 FILE_STORE_ENV = "MLFLOW_ALLOW_FILE_STORE"
+_URI_ENV = "MLFLOW_TRACKING_URI"
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,10 @@ def check_store_exists(uri: str) -> None:
 
 
 class MlflowStore:
-    """A read-only view of one tracking (and registry) URI."""
+    """A read-only view of one tracking (and registry) URI: MLflow is given only a private
+    view of the store (verifier/sources/mlflow_snapshot.py), so nothing the audit does can
+    write to the auditee's files. `close` (or ``with``) removes the private view and
+    restores $MLFLOW_TRACKING_URI."""
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, *,
                  limits: ReaderLimits = ReaderLimits(), allow_file_store: bool = True) -> None:
@@ -75,6 +81,7 @@ class MlflowStore:
             # Reading an existing file store is the point of the audit; MLflow 3 refuses
             # file stores unless this is set. Only this process is affected.
             os.environ[FILE_STORE_ENV] = "true"
+        disable_mlflow_phone_home()
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as exc:
@@ -82,11 +89,44 @@ class MlflowStore:
                 "MLflow is not installed (pip install 'ario-verifier[mlflow]')") from exc
         self.tracking_uri = tracking_uri
         self.limits = limits
+        self._views: list[StoreView] = []
+        self._uri_before = os.environ.get(_URI_ENV)
         try:
-            self.client = MlflowClient(tracking_uri=tracking_uri,
-                                       registry_uri=registry_uri or tracking_uri)
+            view = self._open(tracking_uri)
+            registry = view if registry_uri in (None, tracking_uri) else self._open(registry_uri)
+            self.details = dict(view.details)
+            self.read_uri = view.uri
+            # MLflow resolves some locations (MLflow 3 logged-model artifacts, models:/ URIs)
+            # against its default tracking URI rather than the client's: point it at the view.
+            os.environ[_URI_ENV] = view.uri
+            self.client = MlflowClient(tracking_uri=view.uri, registry_uri=registry.uri)
+        except MlflowUnavailable:
+            self.close()
+            raise
         except Exception as exc:  # noqa: BLE001 - any store start-up failure
+            self.close()
             raise MlflowUnavailable(f"cannot open MLflow store {tracking_uri}: {exc}") from exc
+
+    def _open(self, uri: str) -> StoreView:
+        view = open_view(uri)
+        self._views.append(view)
+        return view
+
+    def close(self) -> None:
+        """Remove the private views; $MLFLOW_TRACKING_URI as it was before."""
+        for view in self._views:
+            view.close()
+        self._views = []
+        if self._uri_before is None:
+            os.environ.pop(_URI_ENV, None)
+        else:
+            os.environ[_URI_ENV] = self._uri_before
+
+    def __enter__(self) -> MlflowStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- entities ---------------------------------------------------------------------------
 
@@ -183,7 +223,7 @@ class MlflowStore:
                 target.mkdir(parents=True, exist_ok=True)
                 accepts = inspect.signature(get_artifact_repository).parameters
                 repo = (get_artifact_repository(model.artifact_location,
-                                                tracking_uri=self.tracking_uri)
+                                                tracking_uri=self.read_uri)
                         if "tracking_uri" in accepts else
                         get_artifact_repository(model.artifact_location))
                 return Path(repo.download_artifacts(rest or "", str(target)))

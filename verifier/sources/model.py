@@ -67,3 +67,5 @@ class Collection:
     model_files: dict[str, dict[str, str]] = field(default_factory=dict)
     # Things the collector could not read, as (what, why) for the report.
     gaps: list[tuple[str, str]] = field(default_factory=list)
+    # Where it was read from, for the report (an MLflow store: kind, schema revision read).
+    source: dict[str, Any] = field(default_factory=dict)
