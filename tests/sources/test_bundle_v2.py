@@ -287,7 +287,7 @@ def test_streaming_reader_memory_is_bounded(tmp_path):
         assert n == 8000 * 4096
         out[name] = growth_kib
     assert out["v1"] > 40 * 1024  # the v1 reader holds the collection (~50 MB of evidence)
-    assert out["v2"] < out["v1"] / 4, out
+    assert out["v2"] < out["v1"] / 6, out
 
 
 def test_read_shard_with_the_entry_rechecks_the_digest(tmp_path):
