@@ -58,6 +58,11 @@ def test_pdfa_3u_metadata(render):
     raw = xmp.stream.get_data().decode() if xmp is not None else ""
     assert 'pdfaid:part="3"' in raw or "<pdfaid:part>3</pdfaid:part>" in raw
     assert re.search(r'pdfaid:conformance(="|>)U', raw)
+    root = reader.trailer["/Root"]
+    af = [ref.idnum for ref in root["/AF"]]
+    assert len(af) == len(set(af)) == 3  # each attachment an associated file, once
+    assert {str(ref.get_object()["/AFRelationship"]) for ref in root["/AF"]} == {"/Data", "/Source"}
+    assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root  # tagged
     fonts = set()
     for page in reader.pages:
         for f in (page["/Resources"].get("/Font") or {}).values():

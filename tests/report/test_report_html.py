@@ -16,7 +16,7 @@ from verifier.audit.stream import AuditRun, EventResult, SourceInfo
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import make_result, passed, problem
 from verifier.report.build import ReportRequest, build_report
-from verifier.report.collect import NODE_CAP, REGISTER_FULL
+from verifier.report.collect import NODE_CAP, OTHER, PARENT_CAP, REGISTER_FULL, TYPE_CAP
 
 EVIL = '<script>alert(1)</script><img src="http://evil.example/x">&amp;'
 
@@ -83,6 +83,21 @@ def test_collect_keeps_bounded_state_and_writes_every_event(tmp_path):
     assert sum(c.predictions_by_parent["GENESIS"].values()) == 300
     lines = gzip.decompress((tmp_path / "e.jsonl.gz").read_bytes()).splitlines()
     assert [json.loads(x)["seq"] for x in lines] == list(range(len(events)))
+
+
+def test_evidence_chosen_names_do_not_grow_the_roll_up(tmp_path):
+    """Thousands of distinct event types or prediction parents (strings the evidence
+    chooses) are counted apart only up to a cap; every event is still counted."""
+    from verifier.report.collect import collect
+
+    events = [_event(i, f"type-{i}") for i in range(1000)]
+    events += [_event(1000 + i, "prediction", previous=f"p{i}") for i in range(1000)]
+    c = collect(iter(events), tmp_path / "e.jsonl.gz")
+    assert len(c.by_type) == TYPE_CAP + 2 and len(c.first) == len(c.last) == TYPE_CAP + 2  # + other, prediction
+    assert sum(c.by_type["prediction"].values()) == 1000
+    assert sum(sum(v.values()) for v in c.by_type.values()) == 2000
+    assert len(c.predictions_by_parent) == PARENT_CAP + 1
+    assert sum(c.predictions_by_parent[OTHER].values()) == 1000 - PARENT_CAP
 
 
 def test_fetcher_serves_only_package_files():

@@ -23,7 +23,14 @@ from verifier.core.reasons import Status
 REGISTER_FULL = 150
 #: Non-prediction events kept as lineage nodes and register rows above REGISTER_FULL.
 NODE_CAP = 300
+#: Distinct event types and prediction parents kept apart; the rest are counted together
+#: (evidence chooses these strings, so their number must not grow the report).
+TYPE_CAP = 24
+PARENT_CAP = 64
+OTHER = "(other)"
 PREDICTION = "prediction"
+#: The profile's lifecycle types are always kept apart.
+KNOWN_TYPES = frozenset({"dataset", "training_complete", "model_registered", "stage_transition", PREDICTION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +86,26 @@ class Collected:
     def add(self, ev: EventResult) -> None:
         row = row_of(ev)
         self.events += 1
-        counts = self.by_type.setdefault(row.event_type, {})
+        kind = row.event_type
+        if kind not in KNOWN_TYPES and kind not in self.by_type and len(self.by_type) >= TYPE_CAP:
+            kind = OTHER
+        counts = self.by_type.setdefault(kind, {})
         counts[row.status] = counts.get(row.status, 0) + 1
         for c in ev.result.checks:
             per = self.checks.setdefault(c.id, {})
             per[c.outcome.value] = per.get(c.outcome.value, 0) + 1
-        if row.event_type not in self.first or row.seq < self.first[row.event_type].seq:
-            self.first[row.event_type] = row
-        if row.event_type not in self.last or row.seq > self.last[row.event_type].seq:
-            self.last[row.event_type] = row
+        if kind not in self.first or row.seq < self.first[kind].seq:
+            self.first[kind] = row
+        if kind not in self.last or row.seq > self.last[kind].seq:
+            self.last[kind] = row
         if self.rows is not None:
             self.rows.append(row)
             if len(self.rows) > REGISTER_FULL:
                 self.rows = None
         if row.event_type == PREDICTION:
-            per = self.predictions_by_parent.setdefault(row.previous, {})
+            parents = self.predictions_by_parent
+            parent = row.previous if row.previous in parents or len(parents) < PARENT_CAP else OTHER
+            per = parents.setdefault(parent, {})
             per[row.status] = per.get(row.status, 0) + 1
         elif len(self.nodes) < NODE_CAP:
             self.nodes.append(row)

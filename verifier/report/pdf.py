@@ -69,6 +69,19 @@ def _font_time(stamp: datetime):
         os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
+def _unique_af(_document: object, pdf: object) -> None:
+    """WeasyPrint 70 lists each attachment twice in the catalog's /AF (once from the name
+    tree, once from the file specs); PDF/A-3 wants each associated file once."""
+    catalog = getattr(pdf, "catalog", None)
+    if catalog is None or "AF" not in catalog:
+        return
+    seen: list[object] = []
+    for ref in catalog["AF"]:
+        if ref not in seen:
+            seen.append(ref)
+    catalog["AF"][:] = seen
+
+
 def render_pdf(html_text: str, target: Path, attachments: Sequence[Attachment],
                stamp: datetime) -> list[str]:
     """Write the PDF of `html_text` to `target` with `attachments` (dated `stamp`, UTC);
@@ -88,5 +101,5 @@ def render_pdf(html_text: str, target: Path, attachments: Sequence[Attachment],
                 modified=naive, relationship=_RELATIONSHIP.get(a.mime, "Data"),
                 url_fetcher=fetcher))
         doc.write_pdf(str(target), pdf_variant=PDF_VARIANT, attachments=files,
-                      pdf_tags=True, uncompressed_pdf=False)
+                      pdf_tags=True, uncompressed_pdf=False, finisher=_unique_af)
     return fetcher.refused
