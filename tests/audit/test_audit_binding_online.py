@@ -124,11 +124,17 @@ def test_one_bad_answer_does_not_poison_the_cache(tmp_path, uploaded, gateway, p
 
 
 def test_origins_and_binding_route_reported(uploaded, gateway, policy):
+    col = stripped(uploaded)
+    for r in col.records:
+        if r.payload is not None:
+            r.payload_origin = "mlflow-artifact:run/ario/payload.json"
     with GatewayClient([gateway.url]) as c:
-        result = _audit(stripped(uploaded), c, policy)
+        result = _audit(col, c, policy)
     assert result.status is Status.VERIFIED
     for ev in result.children:
         assert ev.subject["envelope_origin"] == f"gateway:{gateway.url}"
+        if ev.subject.get("event_type") != "dataset":  # datasets commit no stored payload
+            assert ev.subject["payload_origin"] == "mlflow-artifact:run/ario/payload.json"
         assert ev.subject["data_item_origin"] == f"gateway:{gateway.url} (root offsets + ranged /raw)"
         assert "(root offsets + ranged /raw) carries the envelope bytes" in ev.check("binding").detail
 
@@ -223,3 +229,16 @@ def test_bundle_bytes_are_reported_as_bundle_members_not_the_exporters_claim(tmp
     result = audit_collection(read_bundle(path), policy)
     assert result.status is Status.VERIFIED
     assert all(ev.subject["envelope_origin"].startswith("bundle:") for ev in result.children)
+
+
+def test_several_lost_tx_ids_are_searched_concurrently_and_each_bound(uploaded, gateway, policy):
+    col = uploaded.collection()
+    for r in col.records:
+        r.fetch = None
+    lost = [_lose_tx_id(col, role) for role in ("prediction0", "prediction1", "promotion")]
+    with GatewayClient([gateway.url], max_concurrency=3) as c:
+        fill_from_gateways(col.records, c)
+    for rec, anchored in lost:
+        assert rec.tx_id and rec.envelope == anchored
+        assert rec.hints["tx_source"] == TX_SOURCE_SEARCH
+    assert audit_collection(col, policy).status is Status.VERIFIED

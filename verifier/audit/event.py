@@ -205,6 +205,8 @@ def _check_event(
         checks.append(receipt)
         subject["bound"] = checks[1].outcome is Outcome.PASSED
     subject["envelope_origin"] = record.envelope_origin or ""  # where these bytes were read
+    if record.payload is not None:
+        subject["payload_origin"] = record.payload_origin or ""
     if record.data_item is not None:
         subject["data_item_origin"] = hints.get("data_item_origin", "")
     if hints.get("tx_source") == TX_SOURCE_SEARCH:

@@ -10,6 +10,7 @@ integrity headers, ``hints["gateway_claims"]`` — claims, never evidence.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 from verifier.core.ans104 import parse_data_item
@@ -110,33 +111,47 @@ def _same_envelope(item: bytes, event_id: str, signature: str) -> bool:
             and env.get("event_id") == event_id and env.get("signature") == signature)
 
 
+def _search_one(client: Any, local: tuple[str, str]) -> tuple[FetchResult | None, str]:
+    """(the bound item whose envelope is the local one, "") or (None, why not)."""
+    event_id, signature = local
+    ids, why = find_by_event_id(client, event_id)
+    for tx in ids:
+        res = client.fetch_data_item(tx)
+        if res.status is FetchStatus.OK and res.data and _same_envelope(res.data, *local):
+            return res, ""
+    return None, why or (f"{len(ids)} item(s) tagged Event-Id {event_id[:80]!r} found, none "
+                         "bound with this envelope")
+
+
 def search_lost_tx_ids(records: list[EventRecord], client: Any) -> None:
     """A record with a local envelope copy but no tx id (the plugin lost the trace tag):
     search the gateways by Event-Id, bind what they name, and keep the first item whose
     envelope is the local one. Found: the record gets the tx id, the item, its payload as
     envelope and ``hints["tx_source"] = "search:graphql Event-Id"``. Not found (or
-    offline): ``hints["tx_search"]`` says why."""
+    offline): ``hints["tx_search"]`` says why. Searches run `max_concurrency` wide."""
+    todo = []
     for r in records:
-        if r.tx_id is not None or r.envelope is None or "tx_search" in r.hints:
-            continue
-        local = _local_event(r)
-        if local is None:
-            continue
-        event_id, signature = local
-        ids, why = find_by_event_id(client, event_id)
-        for tx in ids:
-            res = client.fetch_data_item(tx)
-            if res.status is FetchStatus.OK and res.data and _same_envelope(res.data, *local):
-                r.tx_id = tx
-                r.hints["tx_source"] = TX_SOURCE_SEARCH
-                r.hints["local_envelope_origin"] = r.envelope_origin or ""
-                r.data_item = res.data
-                r.hints["data_item_origin"] = origin_of(res)
-                r.envelope = _item_data(r)
-                r.envelope_origin = f"dataitem:{r.hints['data_item_origin']}"
-                r.fetch = FetchResult(tx, FetchStatus.OK, r.envelope, res.origin, res.per_gateway)
-                break
-        else:
-            why = why or (f"{len(ids)} item(s) tagged Event-Id {event_id[:80]!r} found, none "
-                          "bound with this envelope")
+        if r.tx_id is None and r.envelope is not None and "tx_search" not in r.hints:
+            local = _local_event(r)
+            if local is not None:
+                todo.append((r, local))
+    if not todo:
+        return
+    width = min(getattr(client, "max_concurrency", 1), len(todo))
+    if client.offline or width <= 1:
+        found = [_search_one(client, local) for _, local in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            found = list(pool.map(lambda job: _search_one(client, job[1]), todo))
+    for (r, _), (res, why) in zip(todo, found):
+        if res is None:
             r.hints["tx_search"] = why[:MAX_HINT_CHARS]
+            continue
+        r.tx_id = res.tx_id
+        r.hints["tx_source"] = TX_SOURCE_SEARCH
+        r.hints["local_envelope_origin"] = r.envelope_origin or ""
+        r.data_item = res.data
+        r.hints["data_item_origin"] = origin_of(res)
+        r.envelope = _item_data(r)
+        r.envelope_origin = f"dataitem:{r.hints['data_item_origin']}"
+        r.fetch = FetchResult(res.tx_id, FetchStatus.OK, r.envelope, res.origin, res.per_gateway)
