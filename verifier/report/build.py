@@ -93,7 +93,7 @@ def _write_temp(directory: Path, data: bytes | None = None) -> Path:
 
 def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
     summary = run.summary
-    out = [Finding(f"audit-level check {c.id}", "audit", "", None,
+    out = [Finding(f"Audit-level check: {c.id}", "", "", None,
                    Status(c.outcome.value) if c.outcome.value in Status._value2member_map_ else Status.FAILED,
                    c.reason, (CheckView(c.id, c.outcome.value, c.reason, c.detail),))
            for c in summary.result.checks

@@ -28,7 +28,7 @@ def _short(value: str, keep: int = 10) -> str:
 def _finding(f: Finding) -> str:
     head = (f'<div class="finding st-border-{f.status.value}"><div class="fhead">{status_cell(f.status)} '
             f"<b>{esc(f.label or f.event_type)}</b>"
-            + (f' <span class="muted">{esc(f.event_type)}</span>' if f.label else "")
+            + (f' <span class="muted">{esc(f.event_type)}</span>' if f.label and f.event_type else "")
             + (f'<br><span class="mono small">tx {esc(f.tx_id)}</span>' if f.tx_id else "")
             + "</div>")
     body = []
@@ -113,8 +113,8 @@ def checks(inp: ReportInput) -> str:
         rows.append(f"<tr><td><b>{esc(name)}</b><br><span class=\"small muted\">{esc(what)}</span></td>"
                     f"<td class=\"num\">{passed:,}</td><td class=\"num {cls}\">{bad:,}</td><td class=\"num\">{skipped:,}</td></tr>")
     audit_rows = "".join(
-        f"<tr><td>{esc(ch.id)}</td><td>{esc(ch.outcome.value)}</td><td>{esc(ch.detail)}</td></tr>"
-        for ch in inp.summary.result.checks)
+        f'<tr><td class="mono">{esc(ch.id)}</td><td class="oc-{esc(ch.outcome.value)}">{esc(ch.outcome.value)}</td>'
+        f"<td>{esc(ch.detail)}</td></tr>" for ch in inp.summary.result.checks)
     nots = "".join(f"<li><b>{esc(k)}.</b> {esc(v)}</li>" for k, v in NOT_CHECKED)
     if c.events == 0:
         steps = "<p>No event was read, so no per-event step ran.</p>"
@@ -122,7 +122,7 @@ def checks(inp: ReportInput) -> str:
         steps = ('<table class="steps"><tr><th>step (per event)</th><th class="num">passed</th><th class="num">not passed</th>'
                  f"<th class=\"num\">skipped</th></tr>{''.join(rows)}</table>")
     return ("<section><h2>What was checked, and what was not</h2>" + steps +
-            f'<h3>Audit-level checks</h3><table class="register">{audit_rows}</table>'
+            f'<h3>Audit-level checks</h3><table class="register audit">{audit_rows}</table>'
             f"<h3>Not established by this audit</h3><ul>{nots}</ul></section>")
 
 

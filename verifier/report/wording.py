@@ -24,8 +24,7 @@ HEADLINE = {
 
 _BY_BUCKET = {
     Status.FAILED: "Treat the record as altered or the proof as forged until explained: compare "
-                   "the anchored and current values below with the system of record, and "
-                   "escalate to the model owner.",
+                   "it with the system of record and escalate to the model owner.",
     Status.INCOMPLETE: "Obtain the missing evidence (re-export the bundle with it, or audit "
                        "online against a gateway) and re-run; an absent proof is not tampering.",
     Status.MALFORMED: "Ask the producer for an intact export; check the file was not truncated "
@@ -57,6 +56,11 @@ ADVICE: dict[R, str] = {
                          "--receipt-signer, or treat the witnessed time as a claim.",
     R.DATASET_UNRESOLVED: "A training input has no dataset proof: anchor the dataset or include its "
                           "proof in the export.",
+    R.TARGET_MISMATCH: "The evidence claims to be about another model version than its signed "
+                       "events name: it may have been relabelled or assembled from another "
+                       "lineage. Do not file it as evidence for the claimed target.",
+    R.CHAIN_SIGNER_CHANGED: "A link in the chain is signed by a different key: find out whether the "
+                            "key was rotated legitimately or an event was inserted.",
     R.TARGET_UNCONFIRMED: "No verified signed event names the model version the evidence claims to "
                           "be about: check the export's target.",
 }
@@ -134,7 +138,8 @@ COMPLIANCE_CAVEAT = ("This evidence proves the provenance and integrity of recor
 
 RECIPE = (
     "Parse each envelope as strict JSON (no duplicate keys, no NaN, integers within ±2^53).",
-    "Remove the signature field; canonicalise the rest with RFC 8785 (JCS).",
+    "Form the signed scope: remove signature and co_signatures (and, for ario.mlflow/v1, every "
+    "top-level key starting with \"_\"); canonicalise it with RFC 8785 (JCS) (spec/envelope.md §3).",
     "Verify the Ed25519 signature (hex) over those bytes with public_key (hex).",
     "Hash the committed payload bytes with SHA-256; compare with payload_hash (lowercase hex).",
     "Bind the tx id: the ANS-104 data item's id is base64url(SHA-256(signature)), its signature "
