@@ -367,3 +367,33 @@ def test_cursor_stays_on_its_event_when_worse_rows_arrive_above(bundle):
     chosen, current, top = seen["kept"]
     assert seen["top_untouched"]
     assert current == chosen and set(top) == {100, 101, 102}
+
+
+def test_one_proof_json_with_its_payload(tmp_path):
+    """`browse proof.json --payload FILE`: the verify path's verdict, as one event row."""
+    from pathlib import Path
+
+    v = json.loads((Path(__file__).resolve().parents[2] / "test-vectors" / "envelope"
+                    / "mlflow-training-complete-ok.json").read_text())
+    proof, payload = tmp_path / "proof.json", tmp_path / "payload.json"
+    proof.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
+    payload.write_bytes(bytes.fromhex(v["input"]["payload_hex"]))
+    seen = {}
+
+    async def script(pilot, app):
+        seen["main"] = _plain(app)
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
+                break
+        seen["detail"] = app.screen.detail
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        await pilot.press("q")
+
+    app = drive([str(proof), "--payload", str(payload)], script)
+    assert app.return_value == 0 and "✓ VERIFIED" in seen["main"] and "proof.json" in seen["main"]
+    d = seen["detail"]
+    assert d.result.status is Status.VERIFIED and d.envelope and d.payload
+    assert json.loads(d.payload) == json.loads(payload.read_bytes())

@@ -93,6 +93,9 @@ class HelpScreen(_Modal):
             with VerticalScroll():
                 yield Static(body)
 
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()  # arrows and PgUp/PgDn scroll at once
+
 
 class FilterScreen(_Modal):
     """Choose statuses, types and reasons to show (none chosen in a list = all)."""
@@ -227,3 +230,6 @@ class ChecksScreen(_Modal):
             with VerticalScroll():
                 yield Static(checks_table(self.result) if self.result is not None
                              else Text("the audit has not finished yet", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
