@@ -28,7 +28,7 @@ WITHHOLDABLE = frozenset({"root-offsets", "turbo-offsets", "signatures", "graphq
 ID = re.compile(r"[A-Za-z0-9_-]{43}")
 _CTYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _CODING = re.compile(r"[A-Za-z0-9._-]{1,32}")
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
 MAX_GRAPHQL_BODY = 64 * 1024
 
 
