@@ -43,3 +43,22 @@ def test_lost_prediction_tx_found_by_search_and_bound(store, tmp_path):
     assert rec.hints["local_envelope_origin"].endswith(f"predictions/{did}/proof.json")
     assert rec.data_item == store.items[tx] and rec.hints["data_item_origin"].startswith(
         f"gateway:{gw.url} (")
+
+
+def test_audit_cli_reports_the_event_as_found_by_search(store, tmp_path, capsys):
+    import json
+
+    from verifier.cli.main import main
+
+    tx = store.tx["prediction0"]
+    with GatewayServer() as gw:
+        for raw in store.items.values():
+            assert httpx.post(f"{gw.url}/tx/solana", content=raw).status_code == 200
+        main(["audit", "--tracking-uri", store.uri, "models:/fraud/1", "--gateway", gw.url,
+              "--no-cache", "--json", "-q"])
+    doc = json.loads(capsys.readouterr().out)
+    ev = next(e for e in doc["events"] if e["subject"].get("tx_id") == tx)
+    assert ev["subject"]["tx_source"] == TX_SOURCE_SEARCH
+    checks = {c["id"]: c for c in ev["checks"]}
+    assert "found by GraphQL search on Event-Id" in checks["proof_found"]["detail"]
+    assert checks["binding"]["outcome"] == "passed"
