@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
             key = K.load_signing_key(args.file)
             info = {"file": args.file, "public_key": K.public_key_hex(key)}
     except (K.KeyFileError, OSError, UsageError) as exc:
-        sys.stderr.write(f"ario-verifier keys: error: {_message(exc)}\n")
+        from verifier.core.textsafe import shown
+
+        sys.stderr.write(f"ario-verifier keys: error: {shown(_message(exc))}\n")
         return EXIT_USAGE
     if args.json:
         sys.stdout.write(json.dumps(info, sort_keys=True) + "\n")
