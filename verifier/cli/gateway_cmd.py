@@ -16,7 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "URL as the first line on stdout.",
                        epilog="exit codes: 0 stopped, 2 usage error or cannot listen")
     gsub = p.add_subparsers(dest="gateway_command", metavar="ACTION")
-    serve = gsub.add_parser("serve", help="serve in the foreground until interrupted")
+    serve = gsub.add_parser(
+        "serve", help="serve in the foreground until interrupted",
+        description="Serve the local gateway in the foreground until interrupted (Ctrl-C). "
+        "The first stdout line is its base URL. Receipts are signed by the gateway's own "
+        "RSA key (kept in --db): they attest nothing about Arweave. Every answer is JSON; "
+        "upload bodies are capped at 32 MiB each and --max-uploads at a time.",
+        epilog="exit codes: 0 stopped, 2 usage error or cannot listen")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     serve.add_argument("--db", metavar="FILE", help="SQLite file to persist items (default: in memory)")
