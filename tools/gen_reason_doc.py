@@ -16,7 +16,7 @@ from verifier.core.reasons import REASONS, ReasonCode  # noqa: E402
 
 #: The spec rule each reason code enforces (file.md#STEP).
 RULES = {
-    "input_unreadable": "result-model.md#R3", "input_too_large": "envelope.md#I1",
+    "input_unreadable": "result-model.md#R3", "usage_error": "result-model.md#R4", "input_too_large": "envelope.md#I1",
     "invalid_utf8": "envelope.md#I1", "invalid_json": "envelope.md#I1",
     "duplicate_key": "envelope.md#I1", "non_finite_number": "envelope.md#I1",
     "number_out_of_range": "envelope.md#I1", "nesting_too_deep": "envelope.md#I1",

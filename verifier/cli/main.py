@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 from verifier import __version__
 
@@ -40,6 +41,37 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+class _Watched:
+    """A text stream that remembers whether anything was written and the last line (the
+    `--json` usage-error seam in `main`); everything else goes to the wrapped stream."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.wrote, self.last = inner, False, ""
+
+    def write(self, text: str) -> int:
+        if text:
+            self.wrote = True
+            lines = [ln for ln in text.splitlines() if ln.strip()]
+            if lines:
+                self.last = lines[-1]
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _usage_json(command: str | None, message: str) -> None:
+    """The one JSON object of a usage error under --json (spec/result-model.md R4)."""
+    import json
+
+    from verifier.core.textsafe import shown
+
+    doc = {"kind": command or "usage", "status": "malformed", "reason": "usage_error",
+           "checks": [{"id": "usage", "outcome": "malformed", "reason": "usage_error",
+                       "detail": shown(message)}], "error": shown(message)}
+    sys.stdout.write(json.dumps(doc, ensure_ascii=True) + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ario-verifier",
@@ -68,6 +100,27 @@ def main(argv: list[str] | None = None) -> int:
 
     disable_mlflow_phone_home()  # before any command can import MLflow (issue 8 defect 4)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "--json" not in argv:
+        return _dispatch(argv)
+    # --json: every outcome is one object on stdout, a usage error too. A command that
+    # ends with the usage code having printed nothing on stdout gets that object here.
+    out, err = _Watched(sys.stdout), _Watched(sys.stderr)
+    before = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    try:
+        try:
+            code = _dispatch(argv)
+        except SystemExit as exc:  # argparse: unknown option, bad value, --help
+            code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    finally:
+        sys.stdout, sys.stderr = before
+    if code == EXIT_USAGE and not out.wrote:
+        _usage_json(next((a for a in argv if not a.startswith("-")), None),
+                    err.last or "usage error")
+    return code
+
+
+def _dispatch(argv: list[str]) -> int:
     seed = _seed_form(argv)
     if seed is not None:
         from verifier.cli.seed_forms import run_seed_verify

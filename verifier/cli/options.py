@@ -22,12 +22,23 @@ _TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (--quorum, --workers), else a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def add_source_options(p: argparse.ArgumentParser) -> None:
     """Options shared by audit, export and the seed forms: where bytes come from."""
     p.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (live audit)")
     p.add_argument("--gateway", action="append", default=[], metavar="URL",
                    help="ar.io gateway to fetch anchored bytes from (repeatable, in order)")
-    p.add_argument("--quorum", type=int, default=1, metavar="N",
+    p.add_argument("--quorum", type=positive_int, default=1, metavar="N",
                    help="N gateways must return identical bytes (default 1)")
     p.add_argument("--offline", action="store_true", help="open no network connection at all")
     p.add_argument("--no-cache", action="store_true", help="do not use the local byte cache")
@@ -55,7 +66,7 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    help="refuse any document larger than N bytes: in an audit bundle each "
                    "envelope, payload, data item, receipt and surface (uncompressed size, "
                    "checked before inflating); default 64 MiB, as `verify`")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="processes for large audits (default: CPU count)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the per-event checks on this Dask distributed cluster (needs the "
@@ -74,18 +85,31 @@ class UsageError(Exception):
 
 
 def classify(source: str, tracking_uri: str | None) -> tuple[str, str, str]:
-    """("bundle", path, "") or ("mlflow", tracking uri, target)."""
+    """("bundle", path, "") or ("mlflow", tracking uri, target). Something that exists, ends
+    in .zip, or is no target but looks like a file name (a suffix, a path separator) is a
+    bundle path, so a missing file or a directory is named as such, not as "not a target"."""
     if tracking_uri:
         return "mlflow", tracking_uri, to_target(source)
-    if Path(source).is_file() or source.lower().endswith(".zip"):
+    if Path(source).exists() or source.lower().endswith(".zip"):
         return "bundle", source, ""
-    target = to_target(source)
+    try:
+        target = to_target(source)
+    except UsageError:
+        if Path(source).suffix or os.sep in source:
+            return "bundle", source, ""
+        raise
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         raise UsageError(f"{source!r} is not a file; to audit it from MLflow pass --tracking-uri "
                          "or set MLFLOW_TRACKING_URI")
     return "mlflow", uri, target
 
+
+
+def _why_not_file(path: str) -> str:
+    p = Path(path)
+    return "is a directory" if p.is_dir() else ("not a regular file" if p.exists()
+                                                 else "no such file")
 
 
 def to_target(text: str) -> str:
@@ -146,6 +170,27 @@ def input_limits(args: argparse.Namespace) -> tuple[Any, Any]:
     return Limits(max_document_bytes=n), ZipLimits(max_evidence_bytes=n)
 
 
+def check_gateway_options(args: argparse.Namespace,
+                          default: tuple[str, ...] = DEFAULT_GATEWAYS) -> None:
+    """Raise UsageError for gateway options that cannot work: a bad URL, or a --quorum
+    above the number of different gateways (a repeated --gateway counts once)."""
+    from verifier.sources.gateway import normalize_gateway
+
+    if getattr(args, "offline", False):
+        return
+    gateways = list(getattr(args, "gateway", None) or default)
+    quorum = getattr(args, "quorum", 1) or 1
+    try:
+        distinct = list(dict.fromkeys(normalize_gateway(g) for g in gateways))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if gateways and quorum > len(distinct):
+        repeated = len(gateways) - len(distinct)
+        raise UsageError(f"--quorum {quorum} needs {quorum} different gateways; "
+                         f"{len(distinct)} given" + (f" ({repeated} repeated --gateway value(s) "
+                                                     "count once)" if repeated else ""))
+
+
 def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_GATEWAYS) -> Any:
     """A GatewayClient for the options; offline -> an offline client; None without gateways.
 
@@ -159,6 +204,7 @@ def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_
     if not gateways:
         return None
     quorum = getattr(args, "quorum", 1)
+    check_gateway_options(args, default)
     try:
         cache = None if getattr(args, "no_cache", False) else ByteCache()
         return GatewayClient(gateways, quorum=quorum, cache=cache)
@@ -220,6 +266,7 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
         raise UsageError("--ario-verify-url needs the network; drop --offline")
     kind, where, target = classify(source, getattr(args, "tracking_uri", None))
     limits, zip_limits = input_limits(args)
+    check_gateway_options(args, () if kind == "bundle" else DEFAULT_GATEWAYS)
     offline = bool(getattr(args, "offline", False)) or (kind == "bundle" and not getattr(args, "gateway", None))
     if kind == "bundle":
         info = SourceInfo("bundle", where, offline, {})
@@ -277,7 +324,8 @@ def _stream_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any, 
 
     if not Path(path).is_file():
         return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
-                                                    f"cannot read {path}: no such file"), policy)
+                                                    f"cannot read {path}: {_why_not_file(path)}"),
+                               policy)
     try:
         bundle = open_bundle(path, zip_limits)
     except BundleError as exc:
@@ -300,7 +348,8 @@ def _read_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any, li
 
     if not Path(path).is_file():
         return AuditRun.failed(info, failure_result("intake", ReasonCode.INPUT_UNREADABLE,
-                                                    f"cannot read {path}: no such file"), policy)
+                                                    f"cannot read {path}: {_why_not_file(path)}"),
+                               policy)
     try:
         collection = read_bundle(path, limits)
     except BundleError as exc:

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from verifier.cli.options import positive_int
 from verifier.core.textsafe import shown
 
 SEED_FORMS = ("run", "model", "trace")
@@ -36,12 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--jsonl", action="store_true",
                    help="PATH holds one envelope per line; stream-verify on all cores")
-    p.add_argument("--summary", action="store_true", help="with --jsonl: print only the summary")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--summary", action="store_true",
+                   help="with --jsonl or an audit bundle: print only the summary")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="with --jsonl: worker processes (default: CPU count)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="with --jsonl: verify on this Dask distributed cluster instead of local "
                    "processes (needs the cluster extra; docs/cluster.md)")
+    p.add_argument("--tracking-uri", metavar="URI",
+                   help="with `verify run|model|trace ID` (the ar-io-mlflow CLI's forms, "
+                   "audits; see `audit --help` for their options): the MLflow store "
+                   "(default $MLFLOW_TRACKING_URI)")
     p.set_defaults(func=run)
 
 
@@ -61,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         return run_seed_verify(args.path, args.ident, _passthrough(args))
     if args.ident:
         sys.stderr.write(f"ario-verifier verify: error: unexpected argument {args.ident!r}\n")
+        return EXIT_USAGE
+    if args.tracking_uri:
+        sys.stderr.write("ario-verifier verify: error: --tracking-uri applies to "
+                         "`verify run|model|trace ID` only\n")
         return EXIT_USAGE
     if args.max_bytes <= 0:
         sys.stderr.write("ario-verifier verify: error: --max-bytes must be positive\n")
@@ -89,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         result = malformed_result("document", "intake", exc.reason, exc.detail)
         return _emit(args, result, args.path, render_human, render_json, exit_code, error=str(exc))
+    if args.summary:
+        sys.stderr.write("ario-verifier verify: error: --summary applies to --jsonl and to "
+                         "audit bundles (ZIP) only\n")
+        return EXIT_USAGE
     policy = Policy(allow_legacy=args.allow_legacy, trusted_keys=trusted)
     result = verify_document(data, payload, policy=policy, limits=limits)
     if result.reason is ReasonCode.LEGACY_NOT_ALLOWED and not args.json:
@@ -146,4 +160,6 @@ def _passthrough(args: argparse.Namespace) -> list[str]:
         rest += ["--trusted-keys", args.trusted_keys]
     if args.json:
         rest.append("--json")
+    if args.tracking_uri:
+        rest += ["--tracking-uri", args.tracking_uri]
     return rest

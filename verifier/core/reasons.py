@@ -29,6 +29,7 @@ class ReasonCode(str, Enum):
 
     # -- input intake (spec/envelope.md §2) --------------------------------------------
     INPUT_UNREADABLE = "input_unreadable"
+    USAGE_ERROR = "usage_error"
     INPUT_TOO_LARGE = "input_too_large"
     INVALID_UTF8 = "invalid_utf8"
     INVALID_JSON = "invalid_json"
@@ -117,6 +118,8 @@ _M, _F, _I = Status.MALFORMED, Status.FAILED, Status.INCOMPLETE
 #: reason -> (status bucket, one-line meaning). The meaning is for people, not parsers.
 REASONS: dict[ReasonCode, tuple[Status, str]] = {
     ReasonCode.INPUT_UNREADABLE: (_M, "the input file or stream could not be read"),
+    ReasonCode.USAGE_ERROR: (_M, "the command line cannot be acted on (unknown, bad or "
+                                 "conflicting options)"),
     ReasonCode.INPUT_TOO_LARGE: (_M, "input exceeds the configured byte limit"),
     ReasonCode.INVALID_UTF8: (_M, "input bytes are not valid UTF-8"),
     ReasonCode.INVALID_JSON: (_M, "input is not valid JSON text"),
