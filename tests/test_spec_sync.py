@@ -16,6 +16,7 @@ from verifier.core.reasons import REASONS, ReasonCode
 #: Reason codes no vector can express; each is covered by the named tests instead.
 NOT_VECTORIZABLE = {
     "input_unreadable": "an I/O condition of the CLI (tests/cli/test_cli_verify.py)",
+    "usage_error": "a command line, not a document (tests/cli/test_cli_usage.py)",
     "input_too_large": "needs an input beyond the caller's limit (tests/cli/test_cli_verify.py)",
     "unknown_document": "reserved for document detection in audit inputs",
     # A10 needs an ar.io Verify service; audit_bundle vectors are audited with no network.
