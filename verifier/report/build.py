@@ -26,13 +26,13 @@ from verifier.core.result import Outcome
 
 from .collect import Collected, collect
 from .diffs import disagreements
-from .model import Attachment, CheckView, Finding, ReportInput, esc
+from .model import DETAILED, Attachment, CheckView, Finding, ReportInput, esc
 from .page_one import mono, page_one
 from .sections import body
 
-#: Findings shown in full (with disagreeing values re-read for the first DIFFS_FOR).
-FINDINGS_SHOWN = 200
-DIFFS_FOR = 50
+#: Non-verified events listed (the first `DETAILED` in full, the rest one line each);
+#: beyond, the attachment has them.
+FINDINGS_SHOWN = 300
 #: The bundle is attached when at most this large (bytes).
 DEFAULT_ATTACH_MAX = 32 * 1024 * 1024
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -104,7 +104,7 @@ def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
         etype = s.get("event_type") if isinstance(s.get("event_type"), str) else ""
         bad = [c for c in ev.result.checks if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]
         diffs: list[tuple[str, str, str]] = []
-        if i < DIFFS_FOR:
+        if i < DETAILED:
             ph = s.get("payload_hash") if isinstance(s.get("payload_hash"), str) else ""
             diffs = disagreements({c.reason for c in bad if c.reason is not None}, etype, ph,
                                   lambda seq=ev.seq: run.evidence(seq))

@@ -16,6 +16,11 @@ from verifier.core.reasons import ReasonCode, Status
 from .collect import Collected
 
 
+#: Findings shown in full, their disagreeing values re-read from the source; later ones
+#: are one table row each.
+DETAILED = 30
+
+
 def esc(value: Any) -> str:
     """HTML-escape any value (quotes included): the one way text enters the page."""
     return html.escape("" if value is None else str(value), quote=True)

@@ -7,7 +7,7 @@ from verifier.core.reasons import REASONS, Status, meaning
 
 from .collect import PREDICTION, REGISTER_FULL, Collected, Row
 from .lineage_svg import TYPE_NAMES, lineage_svg
-from .model import Finding, ReportInput, esc
+from .model import DETAILED, Finding, ReportInput, esc
 from .page_one import mono
 from .wording import (
     COMPLIANCE, COMPLIANCE_CAVEAT, MARK, NOT_CHECKED, RECIPE, STEPS, advice,
@@ -47,6 +47,14 @@ def _finding(f: Finding) -> str:
     return head + "".join(body) + (f'<div class="todo"><b>What to do:</b> {esc(todo)}</div>' if todo else "") + "</div>"
 
 
+def _finding_row(f: Finding) -> str:
+    first = f.checks[0] if f.checks else None
+    code = f.reason.value if f.reason else (first.outcome if first else "")
+    return (f"<tr><td>{status_cell(f.status)}</td><td>{esc(TYPE_NAMES.get(f.event_type, f.event_type))}</td>"
+            f"<td>{esc(f.label)}</td><td class=\"mono\">{esc(_short(f.tx_id))}</td>"
+            f'<td><span class="code">{esc(code)}</span> {esc(first.detail if first else "")}</td></tr>')
+
+
 def findings(inp: ReportInput) -> str:
     if not inp.findings:
         return ('<section><h2>Findings</h2><p>None: every event verified and every audit-level '
@@ -57,7 +65,16 @@ def findings(inp: ReportInput) -> str:
                           for k, v in sorted(inp.summary.by_reason.items(), key=lambda kv: -kv[1]))
     per = f" Non-verified events per reason: {by_reason}." if by_reason else ""
     return (f"<section><h2>Findings</h2><p>{len(inp.findings):,} shown.{per}</p>"
-            + "".join(_finding(f) for f in inp.findings) + omitted + "</section>")
+            + "".join(_finding(f) for f in inp.findings[:DETAILED]) + _more(inp.findings[DETAILED:])
+            + omitted + "</section>")
+
+
+def _more(rest: list[Finding]) -> str:
+    if not rest:
+        return ""
+    return (f'<h3>{len(rest):,} more, one line each</h3><table class="register findings-table">'
+            "<tr><th>status</th><th>type</th><th>event</th><th>tx id</th><th>reason</th></tr>"
+            + "".join(_finding_row(f) for f in rest) + "</table>")
 
 
 def _when(ts: str) -> str:
