@@ -375,3 +375,24 @@ def test_builtin_adapter_answers_huge_numbers_in_every_document_family():
         assert (answer["status"], answer["reason"]) == ("malformed", "number_out_of_range"), family
     answer = builtin.handle("chain", {"events": [{"document_hex": doc}]})
     assert answer["status"] == "malformed", answer
+
+
+def test_missing_ario_proof_fails_once_up_front():
+    """Without ar-io-proof the adapter says so once, before the handshake; the report gives
+    that one cause instead of an error per case (the import is blocked in the child only)."""
+    code = ("import sys; sys.modules['ario_proof'] = None; "
+            "from verifier.conformance.adapters.ario_proof_adapter import main; "
+            "raise SystemExit(main())")
+    import shlex
+
+    proc = cli("--impl", shlex.join([sys.executable, "-c", code]), "--family", "jcs")
+    assert proc.returncode == 1
+    assert proc.stdout.count("ar-io-proof is not installed") == 1
+    assert "pip install 'ar-io-proof>=0.2'" in proc.stdout
+    assert "UNEXPECTED RESULTS" not in proc.stdout and "no case ran" in proc.stdout
+
+
+def test_missing_corpus_directory_is_named():
+    proc = cli("--corpus", "no/such/corpus")
+    assert proc.returncode == 2
+    assert "no/such/corpus: no such directory" in proc.stderr and "--corpus takes" in proc.stderr

@@ -67,7 +67,9 @@ def default_vectors_dir() -> Path:
 def detect_format(root: Path) -> str:
     """'ario-verifier' or 'ar-io-proof'; raises CorpusError if neither."""
     if not root.is_dir():
-        raise CorpusError(f"{root}: not a directory")
+        what = "not a directory" if root.exists() else "no such directory"
+        raise CorpusError(f"{root}: {what} (--corpus takes a corpus checkout: a directory "
+                          "with MANIFEST.json, or the ar-io-proof corpus with CORPUS-v1.md)")
     if (root / MANIFEST).is_file():
         return "ario-verifier"
     peer_markers = ("CORPUS-v1.md", "ario.events-v1", "evidence-export", "negatives")

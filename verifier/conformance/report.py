@@ -73,7 +73,10 @@ def render_table(run: RunResult, corpora: Sequence[Corpus], *, verbose: bool = F
     unexpected = run.unexpected
     if run.handshake_error:
         out += ["", f"HANDSHAKE FAILED: {run.handshake_error}"]
-    if unexpected:
+    if run.handshake_error and all(r.problem is Problem.NO_HANDSHAKE for r in unexpected):
+        if unexpected:  # one cause: the handshake; no case ran, so none is listed
+            out.append(f"  no case ran: {len(unexpected)} case(s) failed with no_handshake")
+    elif unexpected:
         out += ["", f"UNEXPECTED RESULTS ({len(unexpected)}):"]
         for r in unexpected:
             tag = "UNEXPECTEDLY PASSING" if r.outcome is Outcome.XPASS else \

@@ -265,7 +265,20 @@ def hello() -> dict[str, Any]:
             "capabilities": list(CAPABILITIES)}
 
 
+MISSING = ("ar-io-proof is not installed, so this adapter cannot run: "
+           "pip install 'ar-io-proof>=0.2' (it is in ario-verifier's test extra, not in [all])")
+
+
 def main() -> int:
+    """Serve requests; without ar-io-proof, say so once on stderr and exit 3 before the
+    handshake (the runner then reports one failed handshake, not one error per case)."""
+    import sys
+
+    try:
+        import ario_proof  # noqa: F401
+    except ImportError:
+        sys.stderr.write(MISSING + "\n")
+        return 3
     from verifier.conformance.adapters import serve
 
     return serve(hello(), handle)
