@@ -390,6 +390,7 @@ def test_missing_ario_proof_fails_once_up_front():
     assert proc.stdout.count("ar-io-proof is not installed") == 1
     assert "pip install 'ar-io-proof>=0.2'" in proc.stdout
     assert "UNEXPECTED RESULTS" not in proc.stdout and "no case ran" in proc.stdout
+    assert "(0 of " in proc.stdout.splitlines()[-1]
 
 
 def test_missing_corpus_directory_is_named():

@@ -93,7 +93,7 @@ def render_table(run: RunResult, corpora: Sequence[Corpus], *, verbose: bool = F
             out += ["", f"expected failures ({len(xf)}):"]
             out += [f"  {r.case.id}: {r.expected_failure_reason}" for r in xf]
     out.append("")
-    n_app = total["cases"] - total["n/a"]
+    n_app = total["cases"] - total["n/a"] - sum(r.problem is Problem.NO_HANDSHAKE for r in run.results)
     verdict = "PASS" if run.ok else "FAIL"
     out.append(f"conformance {verdict}: {total['passed']} passed, {total['failed']} failed, "
                f"{total['xfail']} expected failures, {total['xpass']} unexpectedly passing, "
