@@ -110,10 +110,16 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report-")] == []
 
 
-def test_needs_an_output(tmp_path):
+def test_needs_an_output_and_never_overwrites_its_input(tmp_path):
     argv = bundle_argv("ok-stored-unpinned", tmp_path)
     code, _, err = run_cli(["report", *argv])
     assert code == 2 and "-o REPORT.pdf" in err
+    before = (tmp_path / "ok-stored-unpinned.zip").read_bytes()
+    code, _, err = run_cli(["report", *argv, "--html", argv[0], "--force"])
+    assert code == 2 and "evidence being audited" in err
+    assert (tmp_path / "ok-stored-unpinned.zip").read_bytes() == before
+    code, _, err = run_cli(["report", *argv, "-o", str(tmp_path / "a"), "--html", str(tmp_path / "a")])
+    assert code == 2 and "same file" in err
 
 
 def test_html_only_loads_no_weasyprint_and_missing_pdf_extra_is_exit_2(tmp_path):

@@ -93,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
         return fail("name the report to write: -o REPORT.pdf and/or --html REPORT.html")
     pdf = Path(args.output) if args.output else None
     html = Path(args.html) if args.html else None
+    if pdf is not None and html is not None and pdf.resolve() == html.resolve():
+        return fail("-o and --html name the same file")
     for t in (pdf, html):
+        if t is not None and t.resolve() == Path(args.source).resolve():
+            return fail(f"{t} is the evidence being audited; write the report elsewhere")
         if t is not None and t.exists() and not args.force:
             return fail(f"{t} exists; pass --force to overwrite it")
         if t is not None and not t.parent.is_dir():

@@ -122,8 +122,10 @@ def page_one(inp: ReportInput) -> str:
     s = inp.subject
     src = inp.source
     target = s.get("target")
-    claim = (f'<p class="small muted">The evidence claims to be about {mono(target)}: a claim, '
-             "checked against the signed events (see findings).</p>" if isinstance(target, str) and target else "")
+    claim = ('<p class="small muted">Only verified signed events name the subject; events that did '
+             "not verify name nothing here."
+             + (f" The evidence claims to be about {mono(target)}: a claim, checked against the "
+                "signed events (see findings)." if isinstance(target, str) and target else "") + "</p>")
     versions = (f"ario-verifier {esc(inp.tool_version)}; envelope profiles "
                 + ", ".join(mono(v) for v in inp.spec_versions))
     when = mono(inp.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")) + (
