@@ -52,7 +52,7 @@ def test_keys_generate_and_show(tmp_path, capsys):
     pub = json.loads(path.read_text())["public_key"]
     assert _run(capsys, "keys", "show", str(path))[1].strip() == pub
     code, _, err = _run(capsys, "keys", "generate", "--out", str(path))
-    assert code == 2 and "refusing to overwrite" in err
+    assert code == 2 and "already exists; pass --force" in err
     code, out, _ = _run(capsys, "keys", "generate", "--out", str(tmp_path / "p.json"),
                         "--format", "ario-mlflow", "--json")
     assert code == 0 and set(json.loads(out)) == {"file", "format", "public_key"}
@@ -84,6 +84,38 @@ def test_anchor_run_then_model(world, home, tmp_path, capsys):
     mv_tags = world["client"].get_model_version("cli-model", "1").tags
     assert mv_tags["ario.registration_tx"] == line[2]
     assert mv_tags["ario.artifact_verified"] == "true"
+
+
+def test_anchor_refuses_a_run_without_datasets_or_already_anchored(world, home, capsys):
+    bare = AH.train_run(world["exp"], datasets=[])
+    code, _, err = _run(capsys, "anchor", "run", bare, "--tracking-uri", world["uri"], "--offline")
+    assert code == 2 and "--allow-empty-dataset-inputs" in err
+    assert "allow_empty_dataset_inputs" not in err  # the CLI flag, not the Python keyword
+    run_id = AH.train_run(world["exp"], datasets=[(AH.numpy_dataset("again"), "training")])
+    code, out, _ = _run(capsys, "anchor", "run", run_id, "--tracking-uri", world["uri"],
+                        "--upload-url", world["gw"].url, "--json")
+    assert code == 0
+    first = world["client"].get_run(run_id).data.tags["ario.training_tx"]
+    code, out, err = _run(capsys, "anchor", "run", run_id, "--tracking-uri", world["uri"],
+                          "--upload-url", world["gw"].url)
+    assert (code, out) == (2, "") and "already anchored" in err and first in err
+    assert world["client"].get_run(run_id).data.tags["ario.training_tx"] == first
+    code, out, err = _run(capsys, "anchor", "run", run_id, "--tracking-uri", world["uri"],
+                          "--upload-url", world["gw"].url, "--force")
+    assert code == 0 and "warning:" in err and "already anchored" in err
+    assert world["client"].get_run(run_id).data.tags["ario.training_tx"] != first
+    signed = AH.train_run(world["exp"], datasets=[(AH.numpy_dataset("pending"), "training")])
+    assert _run(capsys, "anchor", "run", signed, "--tracking-uri", world["uri"], "--offline")[0] == 0
+    code, _, err = _run(capsys, "anchor", "run", signed, "--tracking-uri", world["uri"], "--offline")
+    assert code == 2 and "already signed" in err and "anchor retry" in err
+
+
+def test_anchor_subcommands_have_descriptions_and_exit_codes(capsys):
+    for sub in ("run", "model", "retry"):
+        with pytest.raises(SystemExit):
+            _run(capsys, "anchor", sub, "--help")
+        text = capsys.readouterr().out
+        assert "exit codes: 0 anchored" in text and ("Sign" in text or "Upload" in text)
 
 
 def test_upload_failure_exits_1_and_retry_exits_0(world, home, capsys):

@@ -19,6 +19,8 @@ from typing import Any
 
 _NAME_VERSION = re.compile(r"(?P<name>[^/@\s][^/@]*)/(?P<version>[0-9]+)")
 EXIT_UPLOAD_FAILED = 1
+_EXIT_CODES = ("exit codes: 0 anchored (or signed with --offline), 1 upload failed but signed "
+               "and queued for `anchor retry`, 2 usage error or bad input")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,18 +29,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Sign ario.mlflow/v1 envelopes for a finished run (with its datasets) or "
         "a registered model version, upload them as ANS-104 data items and record tags and "
         "artifacts in MLflow like ar-io-mlflow does.",
-        epilog="exit codes: 0 anchored (or signed with --offline), 1 upload failed but signed "
-        "and queued for `anchor retry`, 2 usage error or bad input")
+        epilog=_EXIT_CODES)
     asub = p.add_subparsers(dest="anchor_command", metavar="TARGET")
-    r = asub.add_parser("run", help="anchor a finished run and its logged datasets")
+    r = asub.add_parser(
+        "run", help="anchor a finished run and its logged datasets",
+        description="Sign and upload a dataset event per logged dataset input of RUN_ID, then "
+        "its training_complete event (params, metrics, model file hashes, datasets); record "
+        "the tx ids as run tags and the proofs under the run's ario/ artifacts. A run already "
+        "anchored (ario.training_tx set) is refused unless --force.", epilog=_EXIT_CODES)
     r.add_argument("run_id", metavar="RUN_ID")
     r.add_argument("--artifact-path", metavar="PATH",
                    help="model artifact directory to hash (default: the run's logged model)")
     r.add_argument("--allow-empty-dataset-inputs", action="store_true",
                    help="anchor a run that logged no dataset inputs")
-    m = asub.add_parser("model", help="anchor the registration of a model version")
+    m = asub.add_parser(
+        "model", help="anchor the registration of a model version",
+        description="Sign and upload the model_registered event of a registered model version "
+        "(chained to its source run's training event) and record it as model version tags "
+        "and artifacts. A version already anchored (ario.registration_tx set) is refused "
+        "unless --force.", epilog=_EXIT_CODES)
     m.add_argument("model", metavar="NAME/VERSION")
-    t = asub.add_parser("retry", help="upload events left signed by earlier failures")
+    t = asub.add_parser(
+        "retry", help="upload events left signed by earlier failures",
+        description="Upload every event an earlier anchor left signed in the outbox (an upload "
+        "failed, or --offline), with the same signed bytes and tx id, then apply its recorded "
+        "MLflow tags and artifacts to the store it names.", epilog=_EXIT_CODES)
+    for q in (r, m):
+        q.add_argument("--force", action="store_true",
+                       help="anchor again although already anchored: a new event is signed "
+                       "and the MLflow tags and ario/ artifacts then name it (the earlier "
+                       "proof stays where it was uploaded)")
     for q in (r, m, t):
         _common(q)
     p.set_defaults(func=run, anchor_parser=p)
@@ -102,6 +122,8 @@ def _run(action: str, args: argparse.Namespace) -> int:
             upload_url=args.upload_url, gateway_url=args.gateway_url, offline=args.offline)
     except (KeyFileError, WalletError, OSError) as exc:
         raise _Usage(str(exc)) from None
+    if action in ("run", "model"):
+        _preflight(action, args, uri)  # before anything is signed or uploaded
     if anchorer.wallet is not None and anchorer.wallet.created:
         sys.stderr.write(f"created upload wallet {anchorer.wallet.address} "
                          f"({anchorer.wallet.wallet_type}) at {anchorer.wallet.path}\n")
@@ -130,6 +152,41 @@ def _run(action: str, args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
         raise _Usage(_describe(exc)) from None
     return _report(events, target, anchorer, args)
+
+
+def _preflight(action: str, args: argparse.Namespace, uri: str) -> None:
+    """Refuse, before signing anything, what the command would get wrong: a run without
+    dataset inputs (named by its CLI flag) and, without --force, anchoring a run or model
+    version again; with --force, say on stderr what is replaced."""
+    from verifier.anchor import mlflow_access as mx
+    from verifier.core.textsafe import shown
+
+    try:
+        client = mx.client_for(uri)
+        if action == "run":
+            entity = client.get_run(args.run_id)
+            tags, tag, what = dict(entity.data.tags), "ario.training_tx", f"run {args.run_id}"
+        else:
+            m = _NAME_VERSION.fullmatch(args.model)
+            assert m is not None
+            entity = client.get_model_version(m["name"], m["version"])
+            tags, tag, what = dict(entity.tags or {}), "ario.registration_tx", f"model version {args.model}"
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        raise _Usage(_describe(exc)) from None
+    if action == "run" and not mx.run_dataset_inputs(entity) and not args.allow_empty_dataset_inputs:
+        raise _Usage(f"run {shown(args.run_id)} has no logged dataset inputs; log them with "
+                     "mlflow.log_input(dataset, context=...) or pass --allow-empty-dataset-inputs")
+    if tags.get(tag):
+        state = f"already anchored ({tag} = {shown(tags[tag])})"
+    elif tags.get("ario.verify_status") == "signed":
+        state = "already signed, its upload pending (`anchor retry` uploads it)"
+    else:
+        return
+    if not args.force:
+        raise _Usage(f"{shown(what)} is {state}; pass --force to sign a new event that "
+                     "replaces its tags and ario/ artifacts")
+    sys.stderr.write(f"warning: {shown(what)} is {state}; signing a new event that replaces "
+                     "it (--force)\n")
 
 
 def _check_store(uri: str) -> None:
