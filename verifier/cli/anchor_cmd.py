@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from typing import Any
+from verifier.cli.exitcodes import EXIT_VERIFIED
 
 _NAME_VERSION = re.compile(r"(?P<name>[^/@\s][^/@]*)/(?P<version>[0-9]+)")
 EXIT_UPLOAD_FAILED = 1
@@ -250,4 +251,4 @@ def _report(events: list[Any], target: dict[str, Any], anchorer: Any,
                              "upload later with `ario-verifier anchor retry`\n")
     if failed and not offline:
         return EXIT_UPLOAD_FAILED
-    return 0
+    return EXIT_VERIFIED

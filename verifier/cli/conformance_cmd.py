@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from verifier.cli.exitcodes import EXIT_FAILED, EXIT_VERIFIED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps_report(report))
     else:
         sys.stdout.write(render_table(result, corpora, verbose=args.verbose))
-    return 0 if result.ok else 1
+    return EXIT_VERIFIED if result.ok else EXIT_FAILED
 
 
 def _relabel(case, old: str, new: str):

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from verifier.cli.exitcodes import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFIED
 
 MODEL_NAME = "ario-demo-model"
 PREDICTIONS = 3
@@ -43,12 +44,12 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         sys.stderr.write(f"ario-verifier demo: needs MLflow and numpy ({exc.name} is missing): "
                          "pip install 'ario-verifier[mlflow]'\n")
-        return 2
+        return EXIT_USAGE
     if args.workdir:
         work = Path(args.workdir).resolve()
         if work.exists() and any(work.iterdir()):
             sys.stderr.write(f"ario-verifier demo: error: {work} is not empty\n")
-            return 2
+            return EXIT_USAGE
         work.mkdir(parents=True, exist_ok=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="ario-demo-")).resolve()
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(work, ignore_errors=True)
     say(f"\nEverything was written under {work}"
         + ("" if keep else " and removed again (--clean)"))
-    return 0 if ok else 1
+    return EXIT_VERIFIED if ok else EXIT_FAILED
 
 
 def say(text: str = "") -> None:

@@ -13,6 +13,7 @@ import os
 import sys
 
 from verifier.core.textsafe import shown
+from verifier.cli.exitcodes import EXIT_INCOMPLETE, EXIT_USAGE, EXIT_VERIFIED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,15 +53,15 @@ def run(args: argparse.Namespace) -> int:
         client = gateway_client(args)
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
-        return 2
+        return EXIT_USAGE
     try:
         collection = read_mlflow(uri, target, gateway=client)
     except ValueError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
-        return 2
+        return EXIT_USAGE
     except SourceError as exc:
         sys.stderr.write(f"ario-verifier export: {shown(exc)}\n")
-        return 2
+        return EXIT_USAGE
     finally:
         if client is not None:
             client.close()
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         summary = write_bundle_v2(collection, args.output)
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"ario-verifier export: cannot write {args.output}: {exc}\n")
-        return 2
+        return EXIT_USAGE
     for what, why in collection.gaps:
         sys.stderr.write(f"gap: {shown(what)}: {shown(why)}\n")  # names from the store
     info = {"output": str(summary.path), "sha256": summary.sha256, "events": summary.events,
@@ -81,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
                          f"member(s), sha256 {summary.sha256})\n")
         if collection.gaps:
             sys.stdout.write(f"{len(collection.gaps)} gap(s) recorded; the audit will report them\n")
-    return 3 if collection.gaps or not collection.records else 0
+    return EXIT_INCOMPLETE if collection.gaps or not collection.records else EXIT_VERIFIED

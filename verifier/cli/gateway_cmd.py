@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from verifier.cli.exitcodes import EXIT_USAGE, EXIT_VERIFIED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,10 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         sys.stderr.write("ario-verifier gateway serve: error: --port must be 0..65535\n")
-        return 2
+        return EXIT_USAGE
     if args.max_uploads < 1:
         sys.stderr.write("ario-verifier gateway serve: error: --max-uploads must be at least 1\n")
-        return 2
+        return EXIT_USAGE
     from verifier.gateway.server import serve
 
     try:
@@ -46,5 +47,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"ario-verifier gateway serve: cannot listen on {args.host}:{args.port}: "
                          f"{exc.strerror or exc}\n")
-        return 2
-    return 0
+        return EXIT_USAGE
+    return EXIT_VERIFIED

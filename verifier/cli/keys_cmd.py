@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from verifier.cli.exitcodes import EXIT_VERIFIED
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"public key {info['public_key']}\nwrote {info['file']} (mode 0600)\n")
     else:
         sys.stdout.write(info["public_key"] + "\n")
-    return 0
+    return EXIT_VERIFIED
 
 
 def _replace(key: object, out: str, fmt: str) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 from verifier import __version__
 
-from .exitcodes import EXIT_USAGE
+from .exitcodes import EXIT_USAGE, EXIT_VERIFIED
 
 #: Command modules under verifier.cli, in help order. Each defines register(subparsers).
 COMMAND_MODULES = (
@@ -137,4 +137,4 @@ def _dispatch(argv: list[str]) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
-        return 0
+        return EXIT_VERIFIED

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from verifier.cli.exitcodes import EXIT_USAGE, EXIT_VERIFIED
 
 _TARGETS = {"run": "runs:/{}", "trace": "traces:/{}"}
 
@@ -25,7 +26,7 @@ def run_seed_verify(kind: str, ident: str, argv_rest: list[str]) -> int:
     try:
         args = parser.parse_args(argv_rest)
     except SystemExit as exc:
-        return 0 if exc.code == 0 else 2
+        return EXIT_VERIFIED if exc.code == 0 else EXIT_USAGE
     if kind == "model":
         name, _, version = ident.rpartition("/")
         if not name:  # the seed's default: `verify model NAME` means version 1
@@ -35,11 +36,11 @@ def run_seed_verify(kind: str, ident: str, argv_rest: list[str]) -> int:
         target = _TARGETS[kind].format(ident)
     else:
         sys.stderr.write(f"ario-verifier verify: error: unknown form {kind!r}\n")
-        return 2
+        return EXIT_USAGE
     uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         sys.stderr.write(f"ario-verifier verify {kind}: error: set MLFLOW_TRACKING_URI or pass "
                          "--tracking-uri\n")
-        return 2
+        return EXIT_USAGE
     args.tracking_uri = uri
     return audit_cmd.run(args, target)
