@@ -1,323 +1,164 @@
 #!/usr/bin/env python3
-"""Offline audit throughput, scaling and peak memory over a synthetic audit bundle.
+"""The offline audit as a user runs it, end to end, against a bare PyNaCl verify loop.
 
-One model lineage: a dataset proof, a training run, a registration, a promotion and N
-prediction events (default 100,000), every one a real signed ario.mlflow/v1 envelope with
-its committed payload bytes and the MLflow surface the engine re-derives it from (the
-prediction trace tag ``ario.payload_json``). ANS-104 data items (tx id <-> bytes binding,
-one more Ed25519 signature per event) are added to a fraction of the events with
-``--data-items F`` (default 0: the headline compares one Ed25519 verify per event with one
-bare verify). The bundle is written with the real writer (`write_bundle`).
+Each measurement runs ``ario-verifier audit BUNDLE --offline --json -q`` in its own
+process (with ``--workers W``, or ``--scheduler`` on a Dask LocalCluster of K worker
+processes started here) over v2 bundles from ``make_bundle.py`` (a signed lineage and N
+prediction events, one Ed25519 signature each). Per run: wall time, CPU seconds of the
+process tree (the CLI and its pool workers, from the kernel's accounting of reaped children;
+for a cluster run, plus the Dask workers' and this process's CPU while it ran), and the peak
+RSS of the process tree (the sum over its processes, sampled every 20 ms; cluster runs add
+the Dask workers). Every figure is also given as a ratio to a yardstick measured in the same
+run: events per CPU-second / bare `VerifyKey.verify` calls per CPU-second (best of
+--repeat, taken before and after the audits; the lower is used).
 
-Every figure is measured in this run on this machine:
-- ceiling: a bare PyNaCl `VerifyKey.verify` loop over the same N envelope signatures
-  (CPU time, best of --repeat);
-- the full offline audit (`read_bundle` + `audit_collection`) of the bundle, each in its own
-  child process so peak RSS figures do not mix: events/s (wall), CPU seconds of the child
-  and its workers, the ratio to the ceiling per core used ((events / CPU-s) / ceiling), and
-  peak RSS of the auditing process and of its largest worker;
-- linearity: the same at N/4, N/2 and N, as CPU microseconds per event.
+    python bench/bench_audit.py --n 100000 --workers 1,2 --cluster 1,2 [--bundles DIR]
 
-Usage: python bench/bench_audit.py [--n 100000] [--workers 1,2] [--data-items 0.0] [--repeat 3]
-CPU time is used for the ratios so that other load on a shared machine disturbs them less.
+Goals (issue 9): ratio >= 0.70 with one worker; wall 2 workers vs 1 >= x1.8; peak RSS
+<= 256 MiB at 100k events and <= 512 MiB at 1M; CPU us/event at N vs N/4 <= x1.05.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 
-import rfc8785
-from nacl.bindings import crypto_sign
-from nacl.signing import SigningKey, VerifyKey
+import psutil
+from nacl.signing import SigningKey
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 
-from verifier.core import mlflow_profile as mp  # noqa: E402
-from verifier.sources.model import Collection, EventRecord  # noqa: E402
-
-SEED = hashlib.sha256(b"ario-verifier bench_audit").digest()
-ITEM_SEED = hashlib.sha256(b"ario-verifier bench_audit item").digest()
-RUN = "4f1c2a9be0d34b7c8e21f0a9d3c6b5e7"
-MODEL = "credit-scorer"
-MODEL_FILES = {
-    "MLmodel": hashlib.sha256(b"artifact_path: model\n").hexdigest(),
-    "model.pkl": hashlib.sha256(b"pickled model v3").hexdigest(),
-    "requirements.txt": hashlib.sha256(b"scikit-learn\n").hexdigest(),
-}
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+from make_bundle import make_bundle  # noqa: E402
 
 
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def jcs_fast(value) -> bytes:
-    """JCS for the generator's own values (ASCII, no escapes, floats with a short repr)."""
-    return _dumps(value).encode()
-
-
-class Builder:
-    """Deterministic lineage generator. `bare` collects (public key, message, signature)."""
-
-    def __init__(self, data_items: float) -> None:
-        self.sk = SigningKey(SEED)
-        self.secret = bytes(self.sk._signing_key)  # noqa: SLF001 (seed || public key)
-        self.pk = self.sk.verify_key.encode().hex()
-        self.data_items = data_items
-        self.col = Collection(target=f"models:/{MODEL}/3")
-        self.col.model_files[RUN] = dict(MODEL_FILES)
-        self.bare: list[tuple[bytes, bytes]] = []
-        self.n = 0
-        self._item_signer = None
-        self._items_made = 0.0
-
-    def _item(self, envelope: bytes, event_type: str, event_id: str, previous: str) -> bytes | None:
-        self._items_made += self.data_items
-        if self._items_made < 1.0:
-            return None
-        self._items_made -= 1.0
-        from verifier.anchor.dataitem import Ed25519Signer, build_event_item
-        if self._item_signer is None:
-            self._item_signer = Ed25519Signer(ITEM_SEED)
-        n = self.n
-        return build_event_item(envelope, self._item_signer, event_type=event_type,
-                                event_id=event_id, chain_prev=previous,
-                                random_bytes=lambda k: n.to_bytes(8, "big") * (k // 8))
-
-    def add(self, event_type: str, subject: dict, payload: bytes, previous: str, surface: dict,
-            *, store_payload: bool = True, exact: bool = False) -> str:
-        self.n += 1
-        n = self.n
-        event_id = f"0b6c1f0e-7a1d-4c3e-9b2a-{n:012d}"
-        env = {"event_id": event_id, "event_type": event_type, "subject": subject,
-               "payload_hash": sha(payload), "previous_hash": previous,
-               "signed_at": f"2026-06-15T12:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
-                            f"{n % 1000:03d}000+00:00",
-               "spec_version": "ario.mlflow/v1", "public_key": self.pk}
-        msg = rfc8785.dumps(env) if exact else jcs_fast(env)
-        sig = crypto_sign(msg, self.secret)[:64]
-        env["signature"] = sig.hex()
-        envelope = rfc8785.dumps(env) if exact else jcs_fast(env)
-        self.bare.append((msg, sig))
-        item = self._item(envelope, event_type, event_id, previous)
-        tx_id = b64u(hashlib.sha256(item[2:66] if item else envelope).digest())
-        self.col.records.append(EventRecord(
-            tx_id=tx_id, envelope=envelope, envelope_origin="gateway:https://arweave.net",
-            payload=payload if store_payload else None, data_item=item, surface=surface,
-            hints={"event_type": event_type}))
-        return tx_id
-
-    def lineage(self) -> str:
-        """dataset -> training -> registration -> promotion; returns the registration tx."""
-        schema = json.dumps({"mlflow_colspec": [{"type": "double", "name": "income"}]})
-        ds = {"name": "loans", "digest": "9f8e7d6c", "source": json.dumps({"uri": "s3://b/loans.csv"}),
-              "source_type": "s3", "schema": schema}
-        ds_payload = rfc8785.dumps(mp.build_dataset_payload(**ds))
-        self.add(mp.DATASET, {"type": "mlflow_dataset", "name": "loans", "digest": "9f8e7d6c"},
-                 ds_payload, "GENESIS", dict(ds), store_payload=False, exact=True)
-        params, metrics = {"lr": "0.05", "max_depth": "6"}, {"auc": 0.912345, "loss": 0.2}
-        tags = {"mlflow.source.name": "train.py", "mlflow.source.git.commit": "c0ffee1"}
-        inputs = [dict(ds, context="training")]
-        training = mp.build_training_payload(
-            run_id=RUN, params=params, metrics=metrics, artifact_checksums=MODEL_FILES,
-            source_name="train.py", git_commit="c0ffee1",
-            dataset_inputs=[mp.dataset_input(i["name"], i["source"], i["source_type"], i["digest"],
-                                             i["schema"], i["context"]) for i in inputs])
-        train_tx = self.add(mp.TRAINING, {"type": "mlflow_run", "run_id": RUN}, rfc8785.dumps(training),
-                            "GENESIS", {"run_id": RUN, "params": params, "metrics": metrics,
-                                        "tags": tags, "dataset_inputs": inputs,
-                                        "artifact_checksums": dict(MODEL_FILES)}, exact=True)
-        ahash = mp.artifact_hash(MODEL_FILES)
-        mv = {"type": "mlflow_model_version", "name": MODEL, "version": "3"}
-        reg = mp.build_registration_payload(model_name=MODEL, model_version="3", source_run_id=RUN,
-                                            source=f"runs:/{RUN}/model", artifact_verified=True,
-                                            artifact_hash=ahash)
-        reg_tx = self.add(mp.REGISTRATION, mv, rfc8785.dumps(reg), train_tx,
-                          {"model_name": MODEL, "model_version": "3", "source": f"runs:/{RUN}/model",
-                           "run_id": RUN, "tags": {}, "run_tags": {mp.TAG_ARTIFACT_HASH: ahash}},
-                          exact=True)
-        promo = mp.build_promotion_payload(model_name=MODEL, model_version="3", from_stage="Staging",
-                                           to_stage="Production")
-        self.add(mp.PROMOTION, mv, rfc8785.dumps(promo), reg_tx,
-                 {"model_name": MODEL, "model_version": "3"}, exact=True)
-        return reg_tx
-
-    def predictions(self, count: int, reg_tx: str) -> None:
-        for i in range(count):
-            decision = f"{i:08d}-4b5c-4d6e-8f70-1a2b3c4d5e6f"
-            trace = f"tr-{i:028x}"
-            hundredths = 101 + i % 899
-            hundredths += hundredths % 100 == 0  # keep a fraction: JSON and JCS agree on its text
-            pred = mp.build_prediction_payload(
-                decision_id=decision, model_name=MODEL, model_version="3", run_id=RUN,
-                model_uri=f"models:/{MODEL}/3", input_hash=sha(b"in%d" % i),
-                output_hash=sha(b"out%d" % i), latency_ms=hundredths / 100,
-                artifact_verified=True, mlflow_trace_id=trace)
-            data = jcs_fast(pred)
-            if i < 64:  # the fast generator must agree with RFC 8785 on these shapes
-                assert data == rfc8785.dumps(pred), "bench generator drifted from JCS"
-            self.add(mp.PREDICTION, {"type": "mlflow_prediction", "decision_id": decision,
-                                     "model_run_id": RUN, "trace_id": trace}, data, reg_tx,
-                     {"trace_id": trace, "trace_tags": {mp.TAG_PAYLOAD_JSON: data.decode()}},
-                     exact=i < 64)
-
-
-def build(n: int, data_items: float) -> Builder:
-    b = Builder(data_items)
-    reg_tx = b.lineage()
-    b.predictions(n, reg_tx)
-    return b
-
-
-def write_prefix(b: Builder, predictions: int, path: Path) -> int:
-    """Write the lineage plus the first `predictions` predictions; returns the event count."""
-    from verifier.sources.bundle import write_bundle
-
-    col = Collection(target=b.col.target, records=b.col.records[:4 + predictions],
-                     model_files=b.col.model_files)
-    write_bundle(col, path, created_at="2026-06-15T13:00:00Z")
-    return len(col.records)
-
-
-# -- measurements ----------------------------------------------------------------------------
-
-
-def bare_rate(b: Builder, repeat: int) -> float:
-    vk = VerifyKey(bytes.fromhex(b.pk))
+def bare_rate(repeat: int, n: int = 20_000) -> float:
+    """Bare `VerifyKey.verify` calls per CPU-second over envelope-sized messages."""
+    sk = SigningKey(b"\x07" * 32)
+    vk = sk.verify_key
+    signed = [sk.sign(b'{"event_id":"%08d",' % i + b"x" * 420) for i in range(n)]
     best = float("inf")
     for _ in range(repeat):
         t = time.process_time()
-        for msg, sig in b.bare:
-            vk.verify(msg, sig)
+        for s in signed:
+            vk.verify(s)
         best = min(best, time.process_time() - t)
-    return len(b.bare) / best
+    return n / best
 
 
-def _hwm_mib() -> float:
-    """Peak RSS of this process since its exec (ru_maxrss would include the pre-exec
-    copy of the parent, which holds the whole generated lineage)."""
+def _tree_rss(proc: psutil.Process, extra: list[psutil.Process]) -> int:
+    total = 0
     try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        procs = [proc] + proc.children(recursive=True) + extra
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
 
 
-def child(path: str, workers: int) -> int:
-    """Run one audit in this (fresh) process and print its figures as JSON."""
-    from verifier.audit import AuditPolicy, audit_collection
-    from verifier.sources.bundle import read_bundle
+def run_cli(bundle: Path, argv: list[str], extra: list[psutil.Process]) -> dict:
+    """One audit in its own process: wall, tree CPU, peak tree RSS, verdict."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-c", "import sys; from verifier.cli.main import main; sys.exit(main())",
+           "audit", str(bundle), "--offline", "--json", "-q", *argv]
+    before_extra = sum(sum(p.cpu_times()[:2]) for p in extra)
+    me0 = time.process_time()
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    watch = psutil.Process(child.pid)
+    peak = [0]
+    done = threading.Event()
 
-    base_rss = _hwm_mib()
-    w0, c0 = time.perf_counter(), time.process_time()
-    col = read_bundle(path)
-    w1, c1 = time.perf_counter(), time.process_time()
-    result = audit_collection(col, AuditPolicy(), workers=workers)
-    w2, c2 = time.perf_counter(), time.process_time()
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({
-        "events": result.subject.get("events"), "status": result.status.value,
-        "reason": result.reason.value if result.reason else None,
-        "read_wall": w1 - w0, "audit_wall": w2 - w1, "read_cpu": c1 - c0, "audit_cpu": c2 - c1,
-        "workers_cpu": kids.ru_utime + kids.ru_stime,
-        "rss_base_mib": base_rss, "rss_mib": _hwm_mib(),
-        "worker_rss_mib": kids.ru_maxrss / 1024,
-    }))
-    return 0
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(watch, extra))
+            done.wait(0.02)
 
-
-def run_child(path: Path, workers: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", str(path), "--workers", str(workers)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"audit child failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    if out["status"] != "verified":
-        raise SystemExit(f"bench bundle did not audit as verified: {out}")
-    out["wall"] = out["read_wall"] + out["audit_wall"]
-    out["cpu"] = out["read_cpu"] + out["audit_cpu"] + out["workers_cpu"]
-    return out
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out = child.stdout.read()  # type: ignore[union-attr]
+    err = child.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    if extra:
+        cpu += sum(sum(p.cpu_times()[:2]) for p in extra) - before_extra
+        cpu += time.process_time() - me0  # the scheduler lives in this process
+    doc = json.loads(out) if out.strip() else {}
+    if doc.get("status") != "verified":
+        raise SystemExit(f"audit did not verify ({child.returncode}): {err.decode()[-1500:]}")
+    return {"wall": wall, "cpu": cpu, "peak_mib": peak[0] / 2**20,
+            "events": doc["subject"]["events"]}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100_000, help="prediction events (default 100000)")
-    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
-    ap.add_argument("--data-items", type=float, default=0.0, metavar="F",
-                    help="fraction of events that carry an ANS-104 data item (default 0)")
+    ap.add_argument("--n", type=int, default=100_000, help="prediction events of the big bundle")
+    ap.add_argument("--workers", default="1,2", help="local worker counts (default 1,2)")
+    ap.add_argument("--cluster", default="1,2", help="Dask LocalCluster worker counts ('' = none)")
     ap.add_argument("--repeat", type=int, default=3, help="best-of for the bare verify loop")
-    ap.add_argument("--keep", metavar="DIR", help="write the bundles here and keep them")
-    ap.add_argument("--child", metavar="BUNDLE", help=argparse.SUPPRESS)
+    ap.add_argument("--bundles", type=Path, help="directory to keep (and reuse) the bundles in")
     args = ap.parse_args()
-    if args.child:
-        return child(args.child, int(args.workers))
-    workers = [int(w) for w in args.workers.split(",") if w.strip()]
-    if not 0.0 <= args.data_items <= 1.0:
-        ap.error("--data-items is a fraction between 0 and 1")
+    where = args.bundles or Path(os.environ.get("TMPDIR", "/tmp")) / "ario-bench-audit"
+    where.mkdir(parents=True, exist_ok=True)
+    sizes = sorted({max(1, args.n // 4), args.n})
+    bundles = {}
+    for k in sizes:
+        path = where / f"bench-{k}.zip"
+        if not path.exists():
+            info = make_bundle(path, k)
+            print(f"generated {path} ({info['events']} events, {info['bytes'] / 2**20:.1f} MiB, "
+                  f"{info['seconds']} s)")
+        bundles[k] = path
 
-    t = time.perf_counter()
-    b = build(args.n, args.data_items)
-    with tempfile.TemporaryDirectory() as tmp:
-        where = Path(args.keep) if args.keep else Path(tmp)
-        sizes = sorted({max(1, args.n // 4), max(1, args.n // 2), args.n})
-        bundles = {}
+    ceiling = bare_rate(args.repeat)
+    print(f"bare PyNaCl verify: {ceiling:.0f}/CPU-s (best of {args.repeat}); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    rows: dict[tuple[str, int], dict] = {}
+    for w in [int(x) for x in args.workers.split(",") if x.strip()]:
         for k in sizes:
-            path = where / f"bench-audit-{k}.zip"
-            bundles[k] = (path, write_prefix(b, k, path))
-        big = bundles[args.n][0]
-        items = sum(1 for r in b.col.records if r.data_item is not None)
-        print(f"generated {len(b.col.records)} events ({items} with data items) and "
-              f"{len(bundles)} bundles in {time.perf_counter() - t:.1f}s; "
-              f"N bundle {big.stat().st_size / 2**20:.1f} MiB")
-        ceiling = bare_rate(b, args.repeat)
-        verifies = 1 + args.data_items
-        print(f"bare PyNaCl verify (ceiling): {ceiling:.0f}/s per core (CPU time, best of "
-              f"{args.repeat}, {len(b.bare)} signatures)")
-        if args.data_items:
-            print(f"  with data items an event costs {verifies:.2f} signature checks: the ceiling "
-                  f"for events is {ceiling / verifies:.0f}/s per core")
-        del b
+            rows[(f"workers={w}", k)] = run_cli(bundles[k], ["--workers", str(w)], [])
+    clusters = [int(x) for x in args.cluster.split(",") if x.strip()]
+    for c in clusters:
+        from distributed import LocalCluster
 
-        print(f"\n{'events':>8} {'workers':>7} {'wall s':>7} {'events/s':>9} {'CPU s':>7} "
-              f"{'ev/CPU-s':>9} {'ratio/core':>10} {'read s':>7} {'peak MiB':>9} {'worker MiB':>10} "
-              f"{'us/event':>9}")
-        rows = {}
-        for w in workers:
+        with LocalCluster(n_workers=c, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as lc:
+            workers = [psutil.Process(p.process.pid) for p in lc.workers.values()]  # type: ignore[union-attr]
             for k in sizes:
-                path, events = bundles[k]
-                r = run_child(path, w)
-                rows[(w, k)] = r
-                rate_cpu = events / r["cpu"]
-                print(f"{events:>8} {w:>7} {r['wall']:>7.2f} {events / r['wall']:>9.0f} "
-                      f"{r['cpu']:>7.2f} {rate_cpu:>9.0f} {rate_cpu / ceiling:>10.3f} "
-                      f"{r['read_wall']:>7.2f} {r['rss_mib']:>9.0f} "
-                      f"{r['worker_rss_mib'] if w > 1 else 0:>10.0f} "
-                      f"{r['cpu'] / events * 1e6:>9.1f}")
-        print("\nlinearity (CPU us per event at N/4, N/2, N; flat = linear)")
-        for w in workers:
-            per = [rows[(w, k)]["cpu"] / bundles[k][1] * 1e6 for k in sizes]
-            print(f"  workers={w}: " + "  ".join(f"{bundles[k][1]}: {p:.1f}" for k, p in zip(sizes, per))
-                  + f"   (N vs N/4: x{per[-1] / per[0]:.2f})")
-        print("\nratio/core = (events per CPU-second of the audit process and its workers) / "
-              "bare verifies per CPU-second; target >= 0.7.\npeak MiB = peak RSS of the auditing "
-              "process; worker MiB = peak RSS of its largest worker (forked: shares pages with it).")
+                rows[(f"dask={c}", k)] = run_cli(bundles[k], ["--scheduler", lc.scheduler_address],
+                                                 workers)
+    ceiling = min(ceiling, bare_rate(args.repeat))
+    print(f"bare PyNaCl verify after the audits: yardstick {ceiling:.0f}/CPU-s (the lower one)\n")
+    print(f"{'run':>10} {'events':>8} {'wall s':>7} {'CPU s':>7} {'ev/CPU-s':>9} {'ratio':>6} "
+          f"{'us/event':>9} {'peak MiB':>9}")
+    for (name, k), r in rows.items():
+        rate = r["events"] / r["cpu"]
+        print(f"{name:>10} {r['events']:>8} {r['wall']:>7.2f} {r['cpu']:>7.2f} {rate:>9.0f} "
+              f"{rate / ceiling:>6.3f} {r['cpu'] / r['events'] * 1e6:>9.1f} {r['peak_mib']:>9.0f}")
+    big, small = sizes[-1], sizes[0]
+    print("\nsummary (goal in brackets):")
+    for name in dict.fromkeys(n for n, _ in rows):
+        r, q = rows[(name, big)], rows[(name, small)]
+        flat = (r["cpu"] / r["events"]) / (q["cpu"] / q["events"])
+        print(f"  {name}: ratio {r['events'] / r['cpu'] / ceiling:.3f} [>= 0.70]; CPU us/event "
+              f"N vs N/4 x{flat:.2f} [<= 1.05]; peak {r['peak_mib']:.0f} MiB at {r['events']}")
+    for a, b in (("workers=2", "workers=1"), ("dask=2", "dask=1")):
+        if (a, big) in rows and (b, big) in rows:
+            print(f"  wall {b} / {a} at {big}: x{rows[(b, big)]['wall'] / rows[(a, big)]['wall']:.2f} [>= 1.8]")
     return 0
 
 
