@@ -130,6 +130,9 @@ def _random_nodes(rng: random.Random, n: int) -> list[ChainNode]:
         pk = rng.choice(_KEYS) if rng.random() < 0.25 else _KEYS[0]
         rot = rng.choice(_KEYS) if etype == "key_retired" else None
         key = tx if tx is not None else f"#{i}"
+        if rng.random() < 0.15:  # keys that are not the node's tx id, colliding ones included
+            key = rng.choice(["kx", _tx(rng.randint(0, n)), f"#{rng.randint(0, n)}", f"{_tx(0)}#3"])
+            tx = rng.choice([tx, "kx", f"#{rng.randint(0, n)}"])
         nodes.append(ChainNode(key, tx, ev, etype, profile, f"{i:064x}" if rng.random() < 0.9
                                else f"{rng.randint(0, i):064x}", prev, pk, f"fp{i}", rot))
     return nodes

@@ -18,6 +18,7 @@ graph, kept in full only for at most `GRAPH_MAX` nodes (counts beyond).
 from __future__ import annotations
 
 import hashlib
+import re
 from array import array
 from typing import Any, Iterable
 
@@ -39,6 +40,22 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _hash_key(value: str) -> bytes | None:
+    """The 32 bytes of a 64-lowercase-hex payload hash (the only form a link by payload
+    hash can name, L2), else None: a one-to-one, smaller index key."""
+    return bytes.fromhex(value) if len(value) == 64 and _HEX64.fullmatch(value) else None
+
+
+def _event_key(value: str) -> bytes | str:
+    """A lowercase canonical UUID as its 16 bytes, anything else as itself (one-to-one:
+    a str never equals a bytes)."""
+    return bytes.fromhex(value.replace("-", "")) if len(value) == 36 and _UUID.fullmatch(value) else value
+
+
 class StreamLinker:
     """Incremental `chain_rules.link` + `lineage.chain_findings` (same checks, same order)."""
 
@@ -47,7 +64,8 @@ class StreamLinker:
         self.graph_max = graph_max
         self.trusted = {k.hex() for k in trusted_keys} if trusted_keys is not None else set()
         self.keys: list[str] = []
-        self.by_key: dict[str, int] = {}
+        self.other_keys: set[str] = set()    # keys that are not their node's tx id
+        self.tx_unkeyed: set[str] = set()    # tx ids no node has as its key (yet)
         self.canon = array("q")
         self.pred = array("q")
         self.via = bytearray()
@@ -56,8 +74,8 @@ class StreamLinker:
         self._combo_ix: dict[tuple, int] = {}
         self.first_fp: dict[bytes, int] = {}
         self.tx_index: dict[str, int] = {}
-        self.event_index: dict[str, int] = {}
-        self.hash_index: dict[str, Any] = {}  # payload_hash -> index | [indices]
+        self.event_index: dict[bytes | str, int] = {}
+        self.hash_index: dict[bytes, Any] = {}  # payload hash bytes -> index | [indices]
         self.dup_groups: dict[tuple[str, str], list[int]] = {}
         self.claims: dict[tuple[str, str], Any] = {}  # (family, previous_hash) -> i | [i...]
         self.rotations: dict[str, set[str]] = {}
@@ -76,9 +94,14 @@ class StreamLinker:
         nd = _clean(node)
         i = len(self.keys)
         key = nd.key if isinstance(nd.key, str) else f"#{i}"
-        while key in self.by_key:
+        while self._taken(key):
             key = f"{key}#{i}"
-        self.by_key[key] = i
+        if key != nd.tx_id:
+            self.other_keys.add(key)
+            if nd.tx_id is not None and nd.tx_id not in self.tx_index:
+                self.tx_unkeyed.add(nd.tx_id)
+        else:
+            self.tx_unkeyed.discard(key)
         self.keys.append(key)
         c = i
         if nd.fingerprint is not None:
@@ -105,21 +128,29 @@ class StreamLinker:
             return i, skipped(CHAIN, f"same envelope as {self.keys[c]}")
         if nd.rotates_to and nd.public_key and _FAMILY.get(nd.profile) == "agent":
             self.rotations.setdefault(nd.public_key, set()).add(nd.rotates_to)
-        if nd.payload_hash is not None:
-            have = self.hash_index.get(nd.payload_hash)
+        hkey = _hash_key(nd.payload_hash) if nd.payload_hash is not None else None
+        if hkey is not None:
+            have = self.hash_index.get(hkey)
             if have is None:
-                self.hash_index[nd.payload_hash] = i
+                self.hash_index[hkey] = i
             elif isinstance(have, list):
                 have.append(i)
             else:
-                self.hash_index[nd.payload_hash] = [have, i]
+                self.hash_index[hkey] = [have, i]
         return i, self._link(i, nd, key)
 
+    def _taken(self, key: str) -> bool:
+        """Is `key` some earlier node's key? A node's key is its tx id (then the tx index
+        holds it) or not (then `other_keys` does): no separate key index is kept."""
+        return key in self.other_keys or (key in self.tx_index and key not in self.tx_unkeyed)
+
     def _duplicates(self, nd: ChainNode, c: int) -> None:
-        for kind, value, index in (("tx", nd.tx_id, self.tx_index),
-                                   ("event", nd.event_id, self.event_index)):
-            if value is not None and index.setdefault(value, c) != c:
-                group = self.dup_groups.setdefault((kind, value), [index[value]])
+        for kind, value, index, ikey in (
+                ("tx", nd.tx_id, self.tx_index, nd.tx_id),
+                ("event", nd.event_id, self.event_index,
+                 _event_key(nd.event_id) if nd.event_id is not None else None)):
+            if value is not None and index.setdefault(ikey, c) != c:  # type: ignore[arg-type]
+                group = self.dup_groups.setdefault((kind, value), [index[ikey]])  # type: ignore[index]
                 if c not in group:
                     group.append(c)
 
@@ -167,7 +198,7 @@ class StreamLinker:
         if form == VIA_TX:
             p = self.tx_index.get(prev, -1)
             return (p, self._why(rule, i, p)) if p >= 0 else (-1, None)
-        have = self.hash_index.get(prev, ())
+        have = self.hash_index.get(bytes.fromhex(prev), ())  # VIA_HASH: 64 lowercase hex
         cands = have if isinstance(have, list) else (have,) if isinstance(have, int) else ()
         first_why = None
         for cand in cands:
