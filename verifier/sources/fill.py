@@ -46,8 +46,17 @@ def note_item(record: EventRecord, res: FetchResult | None) -> None:
 
 
 def attach_items(records: Iterable[EventRecord], client: Any) -> None:
-    """Fetch the bound data item of every record that has a tx id and no item yet."""
-    need = [r for r in records if isinstance(r.tx_id, str) and r.data_item is None]
+    """Fetch the bound data item of every record that has a tx id and no item yet (unless
+    every gateway already answered 404 for its bytes)."""
+    need = []
+    for r in records:
+        if not isinstance(r.tx_id, str) or r.data_item is not None:
+            continue
+        if r.fetch is not None and r.fetch.status is FetchStatus.NOT_FOUND:
+            # every gateway said 404 for /raw/<id>: its item routes would say so too
+            r.hints["binding_attempts"] = "not asked: no gateway has /raw/<id>"
+            continue
+        need.append(r)
     if not need:
         return
     items = client.fetch_many([r.tx_id for r in need], data_items=True)
