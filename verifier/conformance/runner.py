@@ -15,7 +15,6 @@ case with a `Problem` and a detail line (stderr tail included).
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
@@ -27,75 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from verifier.core.errors import Malformed
-from verifier.core.intake import load
-from verifier.core.limits import Limits
-
 from .judge import check_answer, judge
-from .model import (
-    CAPABILITIES, FAMILIES, PROTOCOL_VERSION, Case, CaseResult, Hello, Outcome, Problem,
+from .model import FAMILIES, Case, CaseResult, Hello, Outcome, Problem
+from .protocol import (
+    MAX_LINE, HandshakeError, encode as _encode, hello_request, parse_hello, read_answer,
 )
 
-MAX_LINE = 16 * 1024 * 1024  # longest answer line accepted
-_ANSWER_LIMITS = Limits(max_document_bytes=MAX_LINE + 2)
 STDERR_TAIL = 2000
 DEFAULT_TIMEOUT = 10.0
 MIN_STARTUP_TIMEOUT = 20.0
 MAX_CONSECUTIVE_START_FAILURES = 3
-
-
-class HandshakeError(Exception):
-    """The implementation did not complete the hello exchange."""
-
-    def __init__(self, problem: Problem, detail: str) -> None:
-        super().__init__(detail)
-        self.problem = problem
-        self.detail = detail
-
-
-def hello_request() -> dict[str, Any]:
-    return {"hello": {"protocol": PROTOCOL_VERSION, "families": list(FAMILIES),
-                      "capabilities": list(CAPABILITIES)}}
-
-
-def parse_hello(answer: Any) -> Hello:
-    """Validate a hello answer; raises HandshakeError(INVALID_ANSWER)."""
-    def bad(msg: str) -> HandshakeError:
-        return HandshakeError(Problem.INVALID_ANSWER, f"bad hello answer: {msg}")
-
-    if not isinstance(answer, dict) or not isinstance(answer.get("hello"), dict):
-        raise bad('expected {"hello": {...}}')
-    h = answer["hello"]
-    if h.get("protocol") != PROTOCOL_VERSION:
-        raise bad(f"protocol {h.get('protocol')!r}, runner speaks {PROTOCOL_VERSION}")
-    fams, caps = h.get("families"), h.get("capabilities", [])
-    if not isinstance(fams, list) or not all(isinstance(f, str) for f in fams):
-        raise bad("families must be a list of strings")
-    if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
-        raise bad("capabilities must be a list of strings")
-    name, version = h.get("name", "unnamed"), h.get("version", "")
-    return Hello(str(name), str(version), frozenset(fams) & set(FAMILIES),
-                 frozenset(caps) & set(CAPABILITIES))
-
-
-def read_answer(line: bytes) -> tuple[Any, Problem | None, str]:
-    """One answer line through the kernel's strict intake (spec/envelope.md I1): invalid
-    JSON, nesting past 128, lone surrogates, out-of-range numbers are INVALID_ANSWER, never
-    an exception in the runner."""
-    try:
-        return load(line, _ANSWER_LIMITS), None, ""
-    except Malformed as exc:
-        shown = _short(line.decode("utf-8", "replace").strip())
-        return None, Problem.INVALID_ANSWER, f"answer is not strict JSON [{exc.reason.value}]: {shown}"
-
-
-def _encode(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kill(proc: subprocess.Popen) -> None:
