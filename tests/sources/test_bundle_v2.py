@@ -233,6 +233,8 @@ def test_must_reject(data, reason, rule):
     (BundleLimits(zip=ZipLimits(max_evidence_bytes=3)), "document limit"),
     (BundleLimits(max_manifest_bytes=10), "manifest limit"),
     (BundleLimits(zip=ZipLimits(max_members=3)), "member limit"),
+    (BundleLimits(zip=ZipLimits(max_member_bytes=100)), "byte member limit"),
+    (BundleLimits(zip=ZipLimits(max_total_bytes=100)), "uncompressed bytes"),
 ])
 def test_limits(limits, rule):
     err = rejected(build(), limits)
@@ -302,3 +304,11 @@ def test_read_shard_with_the_entry_rechecks_the_digest(tmp_path):
     with pytest.raises(BundleError) as e:  # same name, other bytes: the digest catches it
         read_shard(other, entries[1])
     assert e.value.reason is M and "V6" in e.value.message
+
+
+def test_source_of_bytes_and_file_objects(tmp_path):
+    path = write_bundle_v2(sample(), tmp_path / "b.zip").path
+    data = path.read_bytes()
+    with open_bundle(data) as a, open(path, "rb") as fh, open_bundle(fh) as b:
+        assert a.sha256 == b.sha256 == hashlib.sha256(data).hexdigest()
+        assert [r.tx_id for r in a.records()] == [r.tx_id for r in b.records()]
