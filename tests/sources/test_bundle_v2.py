@@ -136,8 +136,8 @@ def test_writer_is_atomic_and_needs_finish(tmp_path):
 # -- must-reject: hand-built archives --------------------------------------------------------
 
 def _line(**over) -> bytes:
-    ev = {"tx_id": "tx1", "envelope": base64.b64encode(b'{"e":1}').decode(), "payload": None,
-          "data_item": None, "receipt": None, "surface": {"a": 1}, "hints": {}, "origins": {},
+    ev = {"tx_id": "tx1", "envelope": '{"e":1}', "payload": None,
+          "data_item": {"base64": base64.b64encode(b"\x02\xff").decode()}, "receipt": None, "surface": {"a": 1}, "hints": {}, "origins": {},
           "fetch": None}
     ev.update(over)
     return json.dumps(ev, separators=(",", ":")).encode() + b"\n"
@@ -177,7 +177,17 @@ def rejected(data: bytes, limits: BundleLimits | None = None) -> BundleError:
 
 def test_clean_hand_built_bundle_reads():
     with open_bundle(build()) as src:
-        assert [r.tx_id for r in src.records()] == ["tx1", "tx2"]
+        records = list(src.records())
+    assert [r.tx_id for r in records] == ["tx1", "tx2"]
+    assert (records[0].envelope, records[0].data_item) == (b'{"e":1}', b"\x02\xff")
+
+
+def test_bytes_slots_are_text_when_utf8_else_base64():
+    line = json.loads(record_line(EventRecord(
+        tx_id=None, envelope='{"é":"\u2028\n\\"}'.encode(), payload=b"\xff\x00",
+        data_item=b"\xed\xa0\x80")))  # an encoded surrogate is not UTF-8
+    assert line["envelope"] == '{"é":"\u2028\n\\"}'
+    assert line["payload"] == {"base64": "/wA="} and line["data_item"] == {"base64": "7aCA"}
 
 
 def _set(path, value):
@@ -210,8 +220,12 @@ def _tamper_shard(m, mem):
     (build([_line() + b"\n"]), M, "not strict JSON"),                            # empty line
     (build([_line() + _line()[:-1]]), M, "V5"),                                  # no final newline
     (build([_line(extra=1)]), M, "V5"),
-    (build([_line(envelope="not base64!")]), M, "V5"),
+    (build([_line(envelope={"base64": "not base64!"})]), M, "V5"),
+    (build([_line(data_item={"base64": "AA=="[:3]})]), M, "V5"),
+    (build([_line(envelope={"base64": "AA==", "x": 1})]), M, "V5"),
+    (build([_line(envelope={"b64": "AA=="})]), M, "V5"),
     (build([_line(envelope=1)]), M, "V5"),
+    (build([_line(envelope=["e"])]), M, "V5"),
     (build([_line(tx_id="../x")]), M, "V5"),
     (build([_line(hints={"a": 1})]), M, "hints"),
     (build([_line(surface=[1])]), M, "V5"),

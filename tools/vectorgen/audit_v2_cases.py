@@ -1,8 +1,8 @@
 """Audit bundle v2 vectors (family `audit_bundle`, ids `audit-bundle-v2-*`): the lineage of
 `audit_cases` as `ario-verifier.audit-bundle/v2` ZIPs (spec/audit-bundle.md §7).
 
-Evidence lies in JSON-Lines shards (``events/NNNNNN.jsonl``, one event per line, bytes as
-standard base64), each digested in a small manifest written last; model file hashes and
+Evidence lies in JSON-Lines shards (``events/NNNNNN.jsonl``, one event per line; bytes as
+their text when UTF-8, else standard base64), each digested in a small manifest written last; model file hashes and
 gaps have their own members. The clean bundle verifies (also with its events out of lineage
 order, and with stored members); every must-reject case changes exactly one thing, keeping
 every digest consistent unless the digest is what is wrong. Written byte by byte with the
@@ -25,14 +25,20 @@ CREATED_AT = "2026-06-16T08:00:00Z"
 SHARD_EVENTS = 3  # the five events fill two shards
 
 
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode("ascii")
+def _bytes(data: bytes | None) -> str | dict[str, str] | None:
+    """V5: the text when the bytes are UTF-8, else {"base64": standard base64}."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
 
 
 def line(ev: dict[str, Any]) -> dict[str, Any]:
     """One shard line (V5) for a lineage event."""
-    return {"tx_id": ev["tx"], "envelope": _b64(ev["envelope_bytes"]), "payload": _b64(ev["payload"]),
-            "data_item": _b64(ev["data_item"]), "receipt": ev["receipt"], "surface": ev["surface"],
+    return {"tx_id": ev["tx"], "envelope": _bytes(ev["envelope_bytes"]), "payload": _bytes(ev["payload"]),
+            "data_item": _bytes(ev["data_item"]), "receipt": ev["receipt"], "surface": ev["surface"],
             "hints": dict(sorted(ev["hints"].items())), "origins": dict(ev["origins"]),
             "fetch": ev["fetch"]}
 
@@ -134,8 +140,9 @@ def all_vectors() -> list[Vector]:
 
     def bad_base64(m, mem):
         lines = shard_lines(mem)
-        assert b'"envelope":"' in lines[1]
-        set_shard_lines(mem, [lines[0], lines[1].replace(b'"envelope":"', b'"envelope":"*', 1)])
+        assert b'"data_item":{"base64":"' in lines[1]
+        set_shard_lines(mem, [lines[0], lines[1].replace(b'"data_item":{"base64":"',
+                                                         b'"data_item":{"base64":"*', 1)])
 
     def big_number(m, mem):
         lines = shard_lines(mem)
@@ -215,7 +222,7 @@ def all_vectors() -> list[Vector]:
              [V + "V5"], edited(extra_key), "malformed", "bundle_malformed", P),
         _vec("v2-line-duplicate-key", "A shard line repeats the key tx_id.", [V + "V5"],
              edited(duplicate_key), "malformed", "bundle_malformed", P),
-        _vec("v2-bad-base64", "An envelope field holds a character outside the base64 alphabet.",
+        _vec("v2-bad-base64", "A data item's base64 holds a character outside the alphabet.",
              [V + "V5"], edited(bad_base64), "malformed", "bundle_malformed", P),
         _vec("v2-number-out-of-range", "A surface on a shard line holds the integer 2^53 "
              "(number_out_of_range under the kernel's intake).", [V + "V5", "envelope.md#I1"],

@@ -45,6 +45,7 @@ _SHARD_KEYS = frozenset({"name", "events", "size", "sha256"})
 LINE_KEYS = frozenset({"tx_id", "envelope", "payload", "data_item", "receipt", "surface",
                        "hints", "origins", "fetch"})
 BYTES_SLOTS = ("envelope", "payload", "data_item")
+_B64_KEYS = frozenset({"base64"})
 
 
 def shard_name(index: int) -> str:
@@ -290,16 +291,23 @@ def shard_records(zf: SafeZip, shard: Shard, limits: BundleLimits) -> Iterator[E
         pos = end + 1
 
 
-def _b64(value: Any, where: str, limits: BundleLimits) -> bytes | None:
+def _bytes(value: Any, where: str, limits: BundleLimits) -> bytes | None:
+    """An evidence slot (V5): null, a string (the bytes are its UTF-8 encoding) or
+    ``{"base64": <standard base64>}``; bounded by the document limit."""
     if value is None:
         return None
-    if value.__class__ is not str:
-        raise BundleError(_M, f"V5: {where} is not a base64 string or null")
     bound = limits.zip.max_evidence_bytes
-    if len(value) // 4 * 3 > bound + 2:
+    if value.__class__ is str:
+        if len(value) > bound or len(data := value.encode("utf-8")) > bound:
+            raise BundleError(_L, f"V8: {where} is over the {bound}-byte document limit")
+        return data
+    if value.__class__ is not dict or value.keys() != _B64_KEYS or value["base64"].__class__ is not str:
+        raise BundleError(_M, f"V5: {where} is not a string, {{\"base64\": string}} or null")
+    text = value["base64"]
+    if len(text) // 4 * 3 > bound + 2:
         raise BundleError(_L, f"V8: {where} decodes to more than the {bound}-byte document limit")
     try:
-        data = binascii.a2b_base64(value, strict_mode=True)
+        data = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise BundleError(_M, f"V5: {where} is not strict base64") from None
     if len(data) > bound:
@@ -321,9 +329,9 @@ def parse_line(line: bytes, where: str, origin: str, limits: BundleLimits) -> Ev
     hints = dict(str_map(ev["hints"], f"V5: {where}: hints"))
     origins = str_map(ev["origins"], f"V5: {where}: origins")
     record = EventRecord(tx_id=tx_id, hints=hints,
-                         envelope=_b64(ev["envelope"], f"{where}: envelope", limits),
-                         payload=_b64(ev["payload"], f"{where}: payload", limits),
-                         data_item=_b64(ev["data_item"], f"{where}: data_item", limits))
+                         envelope=_bytes(ev["envelope"], f"{where}: envelope", limits),
+                         payload=_bytes(ev["payload"], f"{where}: payload", limits),
+                         data_item=_bytes(ev["data_item"], f"{where}: data_item", limits))
     if record.envelope is not None:
         record.envelope_origin = origin
         if "envelope" in origins:

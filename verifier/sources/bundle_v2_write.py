@@ -40,8 +40,15 @@ def lineage_order(records: Iterable[EventRecord]) -> list[EventRecord]:
     return sorted(records, key=lambda r: _RANK.get(r.hints.get("event_type", ""), 5))
 
 
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else binascii.b2a_base64(data, newline=False).decode("ascii")
+def bytes_value(data: bytes | None) -> str | dict[str, str] | None:
+    """An evidence slot (V5): the text itself when the bytes are UTF-8 (envelopes and
+    payloads: readable, and cheaper to read than base64), else ``{"base64": ...}``."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": binascii.b2a_base64(data, newline=False).decode("ascii")}
 
 
 def record_line(record: EventRecord) -> bytes:
@@ -61,8 +68,8 @@ def record_line(record: EventRecord) -> bytes:
     if record.fetch is not None:
         fetch = {"status": record.fetch.status.value, "origin": record.fetch.origin,
                  "per_gateway": [list(p) for p in record.fetch.per_gateway]}
-    line = {"tx_id": record.tx_id, "envelope": _b64(record.envelope),
-            "payload": _b64(record.payload), "data_item": _b64(record.data_item),
+    line = {"tx_id": record.tx_id, "envelope": bytes_value(record.envelope),
+            "payload": bytes_value(record.payload), "data_item": bytes_value(record.data_item),
             "receipt": record.receipt, "surface": record.surface, "hints": hints,
             "origins": origins, "fetch": fetch}
     return _dumps(line).encode("utf-8") + b"\n"
