@@ -95,6 +95,8 @@ def test_keys_generate_file_and_uppercase_hex_are_accepted(tmp_path, capsys):
     from verifier.cli.inputs import load_trusted_keys
 
     assert load_trusted_keys(str(key_file)) == frozenset({bytes.fromhex(public)})
+    err = capsys.readouterr().err
+    assert "also holds a private seed" in err and seed not in err
     upper = tmp_path / "upper.txt"
     upper.write_text(public.upper() + "  # the producer\n")
     assert load_trusted_keys(str(upper)) == frozenset({bytes.fromhex(public)})

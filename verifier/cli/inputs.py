@@ -14,6 +14,7 @@ from typing import BinaryIO, Iterator
 from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.core.reasons import ReasonCode
+from verifier.core.textsafe import shown
 
 _KEY = re.compile(r"[0-9a-fA-F]{64}")
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local header; an empty archive
@@ -127,6 +128,9 @@ def load_trusted_keys(path: str) -> frozenset[bytes]:
             raise InputError(exc.reason, f"{where}: not strict JSON [{exc.reason.value}]: "
                              f"{exc.detail}") from None
         entries = _json_entries(doc, where)
+        if isinstance(doc, dict) and "seed" in doc:  # accepted, but the secret should not travel
+            sys.stderr.write(f"warning: {shown(where)} also holds a private seed (not read); give "
+                             "auditors only its public key (`ario-verifier keys show FILE`)\n")
     else:
         entries = []
         for n, line in enumerate(text.splitlines(), 1):
