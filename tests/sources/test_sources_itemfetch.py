@@ -188,3 +188,26 @@ def test_offsets_sent_with_the_raw_answer_spare_the_head_request():
             assert s.request_headers[-1]["Range"] == f"bytes=96-{95 + len(raw)}"
             again = c.fetch_data_item(item.id)  # the hint is used once: now HEAD is asked
         assert again.data == raw and s.hits[f"HEAD /raw/{item.id}"] == 1
+
+
+def test_graphql_rebuild_infers_the_type_and_never_raises_on_hostile_metadata():
+    from verifier.core.encoding import b64u_encode
+    from verifier.sources.gqlitem import rebuild_candidates
+    from verifier.sources.itemfetch import check_candidate
+
+    raw = _items(1)[0]
+    it = parse_data_item(raw)
+    node = {"signature": b64u_encode(it.signature), "owner": {"key": b64u_encode(it.owner)},
+            "recipient": "", "anchor": b64u_encode(it.anchor),
+            "tags": [{"name": n.decode(), "value": v.decode()} for n, v in it.tags]}
+    candidates, why = rebuild_candidates(node, it.data)  # no signatureType: 2 and 4 tried
+    assert not why and len(candidates) == 2
+    assert rebuild_candidates({**node, "signatureType": True}, it.data)[0] == candidates
+    assert [c for c in candidates if not check_candidate(c, it.id)] == [raw]
+    hostile = [None, [], {"signature": "<not-found>"}, {**node, "signature": 5},
+               {**node, "owner": "x"}, {**node, "anchor": "AAAA"}, {**node, "tags": "t"},
+               {**node, "tags": [{"name": "a", "value": ""}]}, {**node, "signatureType": 3},
+               {**node, "tags": [{"name": "\ud800", "value": "v"}]}]
+    for bad in hostile:
+        got, reason = rebuild_candidates(bad, it.data)
+        assert got == [] and reason.startswith("graphql:")
