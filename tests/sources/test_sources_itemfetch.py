@@ -211,3 +211,16 @@ def test_graphql_rebuild_infers_the_type_and_never_raises_on_hostile_metadata():
     for bad in hostile:
         got, reason = rebuild_candidates(bad, it.data)
         assert got == [] and reason.startswith("graphql:")
+
+
+def test_graphql_rebuild_of_an_arweave_rsa_item():
+    """Type 1 (RSA-4096, PSS salt 478, as the Python turbo-sdk signs) through GraphQL."""
+    from verifier.anchor.dataitem import ArweaveSigner, generate_arweave_jwk
+
+    raw = build_event_item(ENVELOPE, ArweaveSigner(generate_arweave_jwk()),
+                           event_type="prediction", event_id="e-rsa", chain_prev="GENESIS")
+    with GatewayServer(withhold=("root-offsets", "turbo-offsets")) as gw:
+        tx = httpx.post(f"{gw.url}/tx/arweave", content=raw).json()["id"]
+        with _client(gw.url) as c:
+            res = c.fetch_data_item(tx)
+    assert res.status is FetchStatus.OK and res.data == raw and res.origin.endswith("(graphql)")
