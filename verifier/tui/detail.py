@@ -165,18 +165,19 @@ class DetailScreen(Screen[None]):
             name = Text(f" {clean(r.event_type)} {short(clean(r.tx_id), 11)}",
                         style="bold reverse" if s == seq else "")
             line.append_text(name)
-        prev = idx.predecessor(seq)
-        succ = idx.successors_of(seq)
-        row = idx.rows[seq]
-        facts = _facts([
-            ("predecessor ([)", Text(f"{MARK[idx.rows[prev].status]} ") + safe(idx.rows[prev].label
-                                                                             or idx.rows[prev].tx_id)
-             if prev is not None else ("GENESIS" if row.previous_hash == GENESIS
-                                       else f"{clean(row.previous_hash) or '(none)'} (not in this audit)")),
-            ("successors (])", f"{len(succ)}: " + ", ".join(
-                clean(idx.rows[s].label or idx.rows[s].tx_id) for s in succ[:5])
-             + (" …" if len(succ) > 5 else "") if succ else "none"),
-        ])
+        prev, succ, row = idx.predecessor(seq), idx.successors_of(seq), idx.rows[seq]
+        if prev is not None:
+            before = Text(f"{MARK[idx.rows[prev].status]} ") + safe(idx.rows[prev].label
+                                                                   or idx.rows[prev].tx_id)
+        elif row.previous_hash == GENESIS:
+            before = Text("GENESIS")
+        else:
+            before = safe(row.previous_hash or "(none)") + Text(" (not in this audit)", style="dim")
+        after = Text("none")
+        if succ:
+            names = ", ".join(idx.rows[s].label or idx.rows[s].tx_id for s in succ[:5])
+            after = safe(f"{len(succ)}: {names}" + (" …" if len(succ) > 5 else ""))
+        facts = _facts([("predecessor ([)", before), ("successors (])", after)])
         return _section("Chain", Group(line, facts))
 
     def _evidence(self, d: Detail) -> RenderableType:
