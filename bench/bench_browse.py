@@ -71,6 +71,7 @@ def browse_child(path: str, t0: float) -> None:
             app.feed = None
     asyncio.run(main())
     out["app_rss_mib"] = _hwm_mib()
+    out["app_cpu"] = time.process_time()
     out["child_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -137,7 +138,7 @@ def main() -> int:
                   f"browse first screen {browse['first_screen']:.2f} s "
                   f"({browse['first_screen'] / audit['wall']:.2f}x audit), verdict with table "
                   f"{browse['verdict']:.2f} s ({browse['verdict'] / audit['wall']:.2f}x), End key "
-                  f"{browse['end_key_ms']:.0f} ms (unbound key {browse['idle_key_ms']:.0f} ms), RSS app {browse['app_rss_mib']:.0f} + audit child "
+                  f"{browse['end_key_ms']:.0f} ms (unbound key {browse['idle_key_ms']:.0f} ms), app CPU {browse['app_cpu']:.1f} s, RSS app {browse['app_rss_mib']:.0f} + audit child "
                   f"{browse['child_rss_mib']:.0f} = {rss:.0f} MiB ({rss / audit_rss:.2f}x) "
                   f"[{browse['status']}, {browse['rows']} rows, audit exit {audit['exit']}]")
     return 0

@@ -104,3 +104,28 @@ def test_packed_rows_round_trip_and_a_separator_in_a_value_stays_visible():
     idx.add([plain])
     assert idx.rows[8] == plain
     assert 7 in idx.rows and 6 not in idx.rows and len(idx.rows) == 2 and idx.counts()[Status.FAILED] == 1
+
+
+def test_default_view_is_kept_as_rows_arrive_out_of_order_and_equals_a_full_sort():
+    import random
+
+    rng = random.Random(7)
+    reasons = [None, None, None, ReasonCode.RECORD_MISMATCH, ReasonCode.SURFACE_UNAVAILABLE,
+               ReasonCode.INVALID_JSON]
+    seqs = list(range(300))
+    rng.shuffle(seqs)
+    idx = EventIndex()
+    rows = {}
+    for start in range(0, 300, 37):
+        chunk = [row_of(s, result("prediction", f"T{s}", "GENESIS", rng.choice(reasons)))
+                 for s in seqs[start:start + 37]]
+        rows.update({r.seq: r for r in chunk})
+        idx.add(chunk)
+        expected = sorted(rows, key=lambda s: ({"malformed": 0, "failed": 1, "incomplete": 2,
+                                                 "verified": 3}[rows[s].status.value], s))
+        assert idx.refresh() == expected
+    idx.add([row_of(5, result("prediction", "again", "GENESIS", ReasonCode.INVALID_JSON))])
+    view = idx.refresh()
+    malformed = idx.counts()[Status.MALFORMED]
+    assert view.count(5) == 1 and idx.rows[5].status is Status.MALFORMED
+    assert view.index(5) < malformed and len(view) == 300

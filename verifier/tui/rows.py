@@ -160,13 +160,25 @@ class EventIndex:
     query: Query = field(default_factory=Query)
     view: list[int] = field(default_factory=list)
     _dirty: bool = False
+    # The default view kept as it grows: seqs per status code, sorted lazily.
+    _buckets: list[list[int]] = field(default_factory=lambda: [[] for _ in STATUS_ORDER])
+    _unsorted: set[int] = field(default_factory=set)
+    _stale: bool = False
 
     def add(self, rows: Iterable[Row]) -> None:
         self.add_packed(pack(r) for r in rows)
 
     def add_packed(self, items: Iterable[tuple[int, int, str]]) -> None:
         """Rows as `pack` makes them (the audit child sends them so)."""
+        buckets, unsorted = self._buckets, self._unsorted
         for seq, code, text in items:
+            if seq in self.rows:  # not in the stream's contract; rebuild rather than guess
+                self._stale = True
+            else:
+                bucket = buckets[code]
+                if bucket and seq < bucket[-1]:
+                    unsorted.add(code)
+                bucket.append(seq)
             self.rows.put(seq, code, text)
             fields = text.split(_SEP)
             tx, prev = fields[3], fields[10]
@@ -185,11 +197,16 @@ class EventIndex:
         if self._dirty:
             q = self.query
             codes = self.rows.codes
-            if not q.narrowed and q.sort == "status":  # from the status codes alone
-                buckets: list[list[int]] = [[] for _ in STATUS_ORDER]
-                for seq in self.rows.seqs():
-                    buckets[codes[seq]].append(seq)
-                self.view = [seq for b in buckets for seq in b]
+            if not q.narrowed and q.sort == "status":  # the buckets kept by add_packed
+                if self._stale:
+                    self._buckets = [[] for _ in STATUS_ORDER]
+                    for seq in self.rows.seqs():
+                        self._buckets[codes[seq]].append(seq)
+                    self._stale, self._unsorted = False, set()
+                for code in self._unsorted:
+                    self._buckets[code].sort()
+                self._unsorted.clear()
+                self.view = [seq for b in self._buckets for seq in b]
             else:
                 seqs = list(self._matching(q))
                 if q.sort in _SORT_FIELD:

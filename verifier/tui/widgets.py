@@ -84,6 +84,15 @@ class VerdictHeader(Static):
         self.update(t)
 
 
+_PARSED: dict[str, Style] = {}
+
+
+def _parsed(style: str) -> Style:
+    if style not in _PARSED:
+        _PARSED[style] = Style.parse(style)
+    return _PARSED[style]
+
+
 class EventTable(ScrollView, can_focus=True):
     """Every event of the current view, one line each, worst first; Enter opens one."""
 
@@ -204,16 +213,27 @@ class EventTable(ScrollView, can_focus=True):
         }
         return [values[name] for name, _ in cols]
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _style_set(self) -> tuple[Style, Style, Style]:
+        """(base, header, cursor), computed once per style change, not once per line."""
+        if getattr(self, "_styles", None) is None:
+            self._styles = (self.rich_style, self.get_component_rich_style("event-table--header"),
+                            self.get_component_rich_style("event-table--cursor"))
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         cols = self._columns(width)
+        base, header, cursor = self._style_set()
         if y == 0:
-            style = self.get_component_rich_style("event-table--header")
+            style = header
             text = "".join(set_cell_size(name, w - 1) + " " for name, w in cols)
             return Strip([Segment(set_cell_size(text, width), style)])
         view = self.index.view
         i = round(self.scroll_offset.y) + y - 1
-        base = self.rich_style
         if not view:
             msg = self.empty_text if y == 1 else ""
             return Strip([Segment(set_cell_size(msg, width), base)])
@@ -223,11 +243,10 @@ class EventTable(ScrollView, can_focus=True):
         segments = []
         for (_, w), (value, style) in zip(cols, self._cells(row, cols)):
             segments.append(Segment(set_cell_size(value, w - 1) + " ",
-                                    base + (Style.parse(style) if isinstance(style, str) and style
-                                            else Style())))
+                                    base + _parsed(style) if style else base))
         strip = Strip(segments).adjust_cell_length(width, base)
         if i == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("event-table--cursor"))
+            strip = strip.apply_style(cursor)
         return strip
 
     def on_resize(self) -> None:
