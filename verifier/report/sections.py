@@ -147,7 +147,7 @@ def compliance() -> str:
     rows = "".join(f"<tr><td><b>{esc(a)}</b></td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in COMPLIANCE)
     return ("<section><h2>Compliance mapping</h2>"
             f'<p class="caveat">{esc(COMPLIANCE_CAVEAT)}</p>'
-            f'<table class="register"><tr><th>framework</th><th>clause</th><th>what this evidence supports</th></tr>{rows}</table>'
+            f'<table class="register compliance"><tr><th>framework</th><th>clause</th><th>what this evidence supports</th></tr>{rows}</table>'
             "</section>")
 
 
