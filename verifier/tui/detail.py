@@ -55,10 +55,13 @@ def checks_table(result: Any) -> Table:
     return table
 
 
-def diff_table(diff: list[tuple[str, str, str]]) -> Table:
+def diff_table(diff: list[tuple[str, str, str]], anchored: bool = True) -> Table:
+    """Field, the payload's value, MLflow's value now. `anchored` False: the payload does not
+    hash to the signed payload_hash, so its column must not be called the anchored record."""
     table = Table(expand=True, show_lines=False, header_style="bold")
     table.add_column("field", ratio=1, min_width=18, overflow="fold")
-    table.add_column("anchored (signed)", ratio=2, overflow="fold")
+    table.add_column("anchored (signed)" if anchored else "payload given (NOT the signed one)",
+                     ratio=2, overflow="fold")
     table.add_column("current (MLflow)", ratio=2, overflow="fold")
     for name, anchored, current in diff:
         table.add_row(safe(name, "bold"), safe(anchored, "red"), safe(current, "green"))
@@ -142,7 +145,9 @@ class DetailScreen(Screen[None]):
         self.detail = detail
         parts: list[RenderableType] = []
         if detail.diff:
-            parts.append(_section("Record: anchored vs current", diff_table(detail.diff)))
+            title = ("Record: anchored vs current" if detail.diff_anchored else
+                     "Record: the payload given (it fails payload_hash) vs current")
+            parts.append(_section(title, diff_table(detail.diff, detail.diff_anchored)))
         if detail.result is not None:
             parts.append(_section("Checks", checks_table(detail.result)))
         self.query_one("#detail-checks", Static).update(Group(*parts) if parts else "")

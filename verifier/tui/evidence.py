@@ -17,7 +17,7 @@ from verifier.core import mlflow_profile as mp
 from verifier.core.errors import Malformed
 from verifier.core.intake import parse
 from verifier.core.reasons import ReasonCode
-from verifier.core.result import Result
+from verifier.core.result import Outcome, Result
 from verifier.sources.model import EventRecord
 
 #: Longest JSON text shown in a detail view (the rest is cut, with a note).
@@ -36,6 +36,9 @@ class Detail:
     data_item: dict[str, Any] | None = None
     receipt: str | None = None
     diff: list[tuple[str, str, str]] = field(default_factory=list)
+    #: True when the payload the diff starts from hashes to the signed payload_hash (so it
+    #: is the anchored record); False: it is only the bytes the evidence carried.
+    diff_anchored: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -126,4 +129,6 @@ def build_detail(seq: int, result: Result | None, record: EventRecord | None) ->
     if check is not None and check.reason is ReasonCode.RECORD_MISMATCH:
         etype = result.subject.get("event_type") if result is not None else None
         detail.diff = record_diff(etype, record.payload, record.surface)
+        bound = result.check("payload_hash") if result is not None else None
+        detail.diff_anchored = bound is not None and bound.outcome is Outcome.PASSED
     return detail
