@@ -2,8 +2,8 @@
 """`ario-verifier browse`: time to first screen, time to the verdict and peak RSS, as ratios
 to the plain `ario-verifier audit` of the same bundle in the same run.
 
-Bundles: bench_audit's synthetic lineage (real signed envelopes and payloads) with 1k and
-100k events. For each: `audit BUNDLE --json -q` in a fresh process (wall time from process start,
+Bundles: make_bundle.py's synthetic lineage (real signed envelopes and payloads, bundle
+v2) with 1k and 100k events. For each: `audit BUNDLE --json -q` in a fresh process (wall time from process start,
 peak RSS: the larger of the process and its largest worker), then the browser in a fresh process, headless
 (Textual's run_test, 120x40), from process start: the first screen composed (verdict header
 in its "auditing" state), the verdict shown with the table filled, End pressed on the table
@@ -122,14 +122,13 @@ def main() -> int:
     if a.audit_child:
         audit_child(a.audit_child, a.t0)
         return 0
-    from bench_audit import build, write_prefix
+    from make_bundle import make_bundle
 
     sizes = [int(s) for s in a.sizes.split(",")]
-    builder = build(max(sizes), 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"bench-{n}.zip"
-            events = write_prefix(builder, n - 4, path)
+            events = make_bundle(path, n - 4)["events"]
             audit = run_audit(path)
             browse = run_browse(path)
             rss = browse["app_rss_mib"] + browse["child_rss_mib"]
