@@ -397,3 +397,45 @@ def test_one_proof_json_with_its_payload(tmp_path):
     d = seen["detail"]
     assert d.result.status is Status.VERIFIED and d.envelope and d.payload
     assert json.loads(d.payload) == json.loads(payload.read_bytes())
+
+
+def test_click_selects_and_double_click_opens(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        table = app.query_one("#events", EventTable)
+        await pilot.click("#events", offset=(3, 3))  # header line 0, rows from line 1
+        await pilot.pause(0.05)
+        seen["selected"] = table.cursor
+        seen["still_main"] = not isinstance(app.screen, DetailScreen)
+        await pilot.click("#events", offset=(3, 3), times=2)
+        await pilot.pause(0.1)
+        seen["opened"] = getattr(app.screen, "seq", None) == app.index.view[2]
+
+    drive(bundle("ok-stored-unpinned"), script)
+    assert seen == {"selected": 2, "still_main": True, "opened": True}
+
+
+def test_an_evidence_bundle_shows_its_parts(tmp_path):
+    """`browse bundle.json` on an ario.evidence/v1 document: its own checks and each part's."""
+    from pathlib import Path
+
+    v = json.loads((Path(__file__).resolve().parents[2] / "test-vectors" / "evidence"
+                    / "evidence-export-attestation-forged.json").read_text())
+    doc = tmp_path / "evidence.json"
+    doc.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
+    seen = {}
+
+    async def script(pilot, app):
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
+                break
+        await pilot.pause(0.1)
+        seen["text"] = _plain(app)
+        seen["children"] = len(app.screen.detail.result.children)
+
+    app = drive([str(doc)], script, size=(100, 80))
+    assert app.verdict_code() == 1
+    assert seen["children"] >= 1 and "Part 1:" in seen["text"]

@@ -150,6 +150,9 @@ class DetailScreen(Screen[None]):
             parts.append(_section(title, diff_table(detail.diff, detail.diff_anchored)))
         if detail.result is not None:
             parts.append(_section("Checks", checks_table(detail.result)))
+            for i, child in enumerate(detail.result.children[:50]):  # bundles' parts
+                title = f"Part {i + 1}: {child.kind} {MARK[child.status]} {child.status.value}"
+                parts.append(_section(title, checks_table(child)))
         self.query_one("#detail-checks", Static).update(Group(*parts) if parts else "")
         self.query_one("#detail-evidence", Static).update(self._evidence(detail))
 
