@@ -47,28 +47,47 @@ def open_run(spec: Spec) -> Any:
 
 
 class ResultStore:
-    """Event results by seq in an anonymous temporary file (pickles), offsets in memory."""
+    """Event results by seq in an anonymous temporary file, pickled a batch at a time (the
+    checks events share are written once per batch), block offsets and positions in memory."""
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile()
-        self._at: dict[int, tuple[int, int]] = {}
+        self._blocks: list[tuple[int, int]] = []  # (offset, length) per pickled batch
+        self._at: dict[int, tuple[int, int]] = {}  # seq -> (block, index in block)
+        self._pending: list[tuple[int, Any]] = []
         self._end = 0
+        self._cached: tuple[int, list[Any]] = (-1, [])
 
     def put(self, seq: int, result: Any) -> None:
-        data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        self._pending.append((seq, result))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = pickle.dumps([r for _, r in self._pending], pickle.HIGHEST_PROTOCOL)
         self._fh.seek(self._end)
         self._fh.write(data)
-        self._at[seq] = (self._end, len(data))
+        block = len(self._blocks)
+        self._blocks.append((self._end, len(data)))
         self._end += len(data)
+        for i, (seq, _) in enumerate(self._pending):
+            self._at[seq] = (block, i)
+        self._pending = []
 
     def get(self, seq: int) -> Any:
+        self.flush()
         where = self._at.get(seq)
         if where is None:
             return None
-        self._fh.seek(where[0])
-        return pickle.loads(self._fh.read(where[1]))
+        block, i = where
+        if self._cached[0] != block:
+            offset, length = self._blocks[block]
+            self._fh.seek(offset)
+            self._cached = (block, pickle.loads(self._fh.read(length)))
+        return self._cached[1][i]
 
     def seqs(self) -> list[int]:
+        self.flush()
         return sorted(self._at)
 
     def close(self) -> None:
@@ -119,10 +138,12 @@ def _drive(spec: Spec, run: Any, store: ResultStore, out: Any, requests: Any) ->
         done += 1
         now = time.monotonic()
         if len(batch) >= FLUSH_ROWS or now - last >= FLUSH_SECONDS:
+            store.flush()
             out.send(("rows", batch, done))
             batch, last = [], now
             while requests.poll():
                 _answer(requests.recv(), spec, run, store, out)
+    store.flush()
     out.send(("rows", batch, done))
     s = run.summary
     out.send(("summary", s.result, dict(s.counts), dict(s.by_reason)))
