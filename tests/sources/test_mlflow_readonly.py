@@ -34,7 +34,7 @@ def stores(tmp_path_factory):
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    full = env if env is not None else dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "verifier", *args], capture_output=True,
                           text=True, cwd=cwd, env=full, timeout=300)
 
@@ -231,3 +231,57 @@ def test_the_guard_catches_mlflow_telemetry(tmp_path):
         timeout=120)
     assert plain.stdout.strip() == "False"
     assert ours.stdout.strip() == "True"
+
+
+def test_offline_refuses_a_store_on_the_network(tmp_path):
+    for uri in ("http://mlflow.example.com:5000", "postgresql://u:secret@db.example/mlflow"):
+        proc = cli("audit", "--tracking-uri", uri, "models:/m/1", "--offline", "--json",
+                   cwd=tmp_path, env=guarded_env(tmp_path))
+        doc = json.loads(proc.stdout)
+        assert (proc.returncode, doc["reason"]) == (2, "usage_error")
+        assert "on the network" in doc["error"] and "secret" not in doc["error"]
+        assert "NETWORK-GUARD" not in proc.stderr
+
+
+def test_offline_does_not_fetch_artifacts_stored_on_the_network(stores, tmp_path):
+    """A local database whose runs keep their artifacts in S3: offline, they are a gap
+    naming the host, and no connection is attempted (MLflow's S3 repository, where boto3
+    is installed, would resolve the bucket's host)."""
+    sq, _, _ = stores
+    db = copy_sqlite_store(sq, tmp_path / "remote-artifacts")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE runs SET artifact_uri = "
+                "'s3://ario-test-bucket/runs/' || run_uuid || '/artifacts'")
+    con.commit()
+    con.close()
+    env = dict(guarded_env(tmp_path), AWS_ACCESS_KEY_ID="dummy", AWS_SECRET_ACCESS_KEY="dummy",
+               AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    proc = subprocess.run([sys.executable, "-m", "verifier", "audit", "--tracking-uri",
+                           f"sqlite:///{db}", "models:/fraud/1", "--offline", "--json"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert "NETWORK-GUARD" not in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 3 and doc["status"] == "incomplete"
+    assert "ario-test-bucket" in json.dumps(doc) and "on the network" in json.dumps(doc)
+
+
+def test_only_write_tags_writes_and_says_so(stores, tmp_path):
+    sq, _, _ = stores
+    old = copy_sqlite_store(sq, tmp_path / "old")
+    downgrade(old, OLDER_SCHEMA)
+    before = tree_state(old.parent)
+    proc = cli("audit", "--tracking-uri", f"sqlite:///{old}", "models:/fraud/1", "--offline",
+               "--json", "-q", "--write-tags", cwd=tmp_path)
+    assert tree_state(old.parent) == before  # writing would have migrated it: refused
+    assert json.loads(proc.stdout)["wrote_tags"] == 0 and "not writing" in proc.stderr
+    current = copy_sqlite_store(sq, tmp_path / "current")
+    proc = cli("audit", "--tracking-uri", f"sqlite:///{current}", "models:/fraud/1",
+               "--offline", "--json", "-q", "--write-tags", cwd=tmp_path)
+    written = json.loads(proc.stdout)["wrote_tags"]
+    assert written > 0 and f"wrote ario.verify_status tags of {written} event(s)" in proc.stderr
+    con = sqlite3.connect(current)
+    try:
+        assert con.execute("SELECT count(*) FROM tags WHERE key = 'ario.verify_status'"
+                           ).fetchone()[0] >= 1
+    finally:
+        con.close()

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from verifier.cli.options import (
-        UsageError, check_output_path, gateway_client, redact_uri, to_target,
+        UsageError, check_offline_store, check_output_path, gateway_client, redact_uri, to_target,
     )
     from verifier.sources.bundle_v2_write import write_bundle_v2
     from verifier.sources.errors import SourceError
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("pass --tracking-uri or set MLFLOW_TRACKING_URI")
         target = to_target(args.target)
         check_output_path(args.output, args.force)
+        check_offline_store(args, uri)
         client = gateway_client(args)
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")

@@ -191,6 +191,17 @@ def check_gateway_options(args: argparse.Namespace,
                                                      "count once)" if repeated else ""))
 
 
+def check_offline_store(args: argparse.Namespace, uri: str) -> None:
+    """--offline with an MLflow store on the network (an http(s) tracking server or a
+    database on another host) cannot be acted on: UsageError. Loopback hosts are local."""
+    from verifier.sources.mlflow_env import remote_host
+
+    host = remote_host(uri) if getattr(args, "offline", False) else None
+    if host:
+        raise UsageError(f"--offline reads only local MLflow stores; {redact_uri(uri)} is on "
+                         f"the network ({host})")
+
+
 def gateway_client(args: argparse.Namespace, default: tuple[str, ...] = DEFAULT_GATEWAYS) -> Any:
     """A GatewayClient for the options; offline -> an offline client; None without gateways.
 
@@ -267,6 +278,8 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
     kind, where, target = classify(source, getattr(args, "tracking_uri", None))
     limits, zip_limits = input_limits(args)
     check_gateway_options(args, () if kind == "bundle" else DEFAULT_GATEWAYS)
+    if kind == "mlflow":
+        check_offline_store(args, where)
     offline = bool(getattr(args, "offline", False)) or (kind == "bundle" and not getattr(args, "gateway", None))
     if kind == "bundle":
         info = SourceInfo("bundle", where, offline, {})

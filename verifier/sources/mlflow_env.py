@@ -23,3 +23,31 @@ PHONE_HOME_OFF = {
 def disable_mlflow_phone_home() -> None:
     """Set every known MLflow telemetry switch to off in this process's environment."""
     os.environ.update(PHONE_HOME_OFF)
+
+
+_LOCAL_SCHEMES = ("", "file", "sqlite")
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def remote_host(uri: str, tracking_uri: str | None = None) -> str | None:
+    """The internet host reading `uri` would contact, or None when it stays on this machine
+    (a local path or file/sqlite URI, or a loopback host). ``mlflow-artifacts:`` locations
+    are served by the tracking server, so they are as remote as `tracking_uri`."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme in _LOCAL_SCHEMES or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
+        return None  # a path (a Windows drive letter parses as a scheme)
+    if scheme == "mlflow-artifacts" and not parsed.hostname:
+        return remote_host(tracking_uri) if tracking_uri else "the tracking server"
+    host = parsed.hostname
+    if not host:
+        return uri.split(":", 1)[0] + ":"  # databricks, uc, ... : somewhere on the network
+    if host.lower() in _LOOPBACK_NAMES:
+        return None
+    try:
+        return None if ipaddress.ip_address(host).is_loopback else host
+    except ValueError:
+        return host

@@ -68,13 +68,15 @@ def parse_target(text: str) -> Target:
 def read_mlflow(tracking_uri: str, target: str, *, registry_uri: str | None = None,
                 gateway: Any = None, limits: ReaderLimits = ReaderLimits(),
                 include_predictions: bool = True) -> Collection:
-    """Collect the lineage of `target`. `gateway` is an optional `GatewayClient`.
+    """Collect the lineage of `target`. `gateway` is an optional `GatewayClient`; an
+    offline one makes the read offline too (no remote store, no remote artifacts).
 
     Raises ValueError for an unparseable target and `MlflowUnavailable` when the store
     cannot be opened; everything else missing becomes a gap.
     """
     parsed = parse_target(target)
-    with MlflowStore(tracking_uri, registry_uri, limits=limits) as store:
+    offline = bool(getattr(gateway, "offline", False))
+    with MlflowStore(tracking_uri, registry_uri, limits=limits, offline=offline) as store:
         collection = LineageReader(store, gateway).read(parsed, target, include_predictions)
         collection.source = dict(store.details)
         return collection

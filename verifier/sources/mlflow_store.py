@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
-from verifier.sources.mlflow_env import disable_mlflow_phone_home
+from verifier.sources.mlflow_env import disable_mlflow_phone_home, remote_host
 from verifier.sources.mlflow_snapshot import StoreView, open_view
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
@@ -74,8 +74,16 @@ class MlflowStore:
     restores $MLFLOW_TRACKING_URI."""
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, *,
-                 limits: ReaderLimits = ReaderLimits(), allow_file_store: bool = True) -> None:
+                 limits: ReaderLimits = ReaderLimits(), allow_file_store: bool = True,
+                 offline: bool = False) -> None:
         check_store_exists(tracking_uri)
+        for uri in {tracking_uri, registry_uri or tracking_uri}:
+            host = remote_host(uri) if offline else None
+            if host:
+                raise MlflowUnavailable(f"offline: the MLflow store {uri} is on the network "
+                                        f"({host}); --offline reads only local stores")
+        self.offline = offline
+        self._artifact_uris: dict[str, str] = {}
         scheme = urlparse(tracking_uri).scheme
         if allow_file_store and scheme in ("file", "") and not os.environ.get(FILE_STORE_ENV):
             # Reading an existing file store is the point of the audit; MLflow 3 refuses
@@ -200,10 +208,25 @@ class MlflowStore:
                     paths.append(name)
         return list(dict.fromkeys(paths))
 
+    def _offline_refusal(self, location: str) -> None:
+        """Offline, refuse (as an error the caller turns into a gap) artifacts that live on
+        the network (s3://, https://, a remote tracking server's mlflow-artifacts:)."""
+        host = remote_host(location, self.tracking_uri) if self.offline else None
+        if host:
+            raise MlflowUnavailable(f"offline: artifacts at {location} are on the network "
+                                    f"({host}) and were not read")
+
+    def _run_artifacts(self, run_id: str) -> None:
+        if self.offline:
+            if run_id not in self._artifact_uris:
+                self._artifact_uris[run_id] = self.client.get_run(run_id).info.artifact_uri or ""
+            self._offline_refusal(self._artifact_uris[run_id])
+
     def _download_model(self, run_id: str, artifact_path: str, dst: str) -> Path:
         """The run's artifacts at `artifact_path`, else (MLflow 3) the files of the run's
         logged model of that name, fetched from the logged model's own location."""
         try:
+            self._run_artifacts(run_id)
             return Path(self.client.download_artifacts(run_id, artifact_path, dst))
         except Exception as first:  # noqa: BLE001 - not in the run's artifacts: try a logged model
             name, _, rest = artifact_path.partition("/")
@@ -219,6 +242,7 @@ class MlflowStore:
                     get_artifact_repository,
                 )
 
+                self._offline_refusal(model.artifact_location)
                 target = Path(dst, name)
                 target.mkdir(parents=True, exist_ok=True)
                 accepts = inspect.signature(get_artifact_repository).parameters
@@ -272,6 +296,7 @@ class MlflowStore:
         to ``ario/`` (e.g. ``predictions/<id>/payload.json``); plus a problem, if any."""
         limits = self.limits
         try:
+            self._run_artifacts(run_id)
             top = {f.path for f in self.client.list_artifacts(run_id)}
         except Exception as exc:  # noqa: BLE001
             return {}, f"cannot list artifacts: {short_error(exc)}"
