@@ -216,6 +216,8 @@ def _tamper_shard(m, mem):
     (build(edit=_set(["extra"], 1)), M, "V2"),
     (build(edit=_set(["target"], 5)), M, "V2"),
     (build(edit=_set(["gaps", "name"], "other.json")), M, "V2"),
+    (build(edit=_set(["gaps", "events"], 1)), M, "exactly name, sha256, size"),
+    (build(edit=_set(["shards", 0, "first"], 0)), M, "exactly events, name, sha256, size"),
     (build([b'{"tx_id":\n']), M, "not strict JSON"),                            # malformed line
     (build([_line() + b"\n"]), M, "not strict JSON"),                            # empty line
     (build([_line() + _line()[:-1]]), M, "V5"),                                  # no final newline

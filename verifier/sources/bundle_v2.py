@@ -136,10 +136,10 @@ def _count(value: Any, where: str) -> int:
     return value
 
 
-def _ref(value: Any, where: str) -> tuple[int, str]:
-    """(size, sha256) of a digested member entry (V2)."""
-    if value.__class__ is not dict or value.keys() != _REF_KEYS and value.keys() != _SHARD_KEYS:
-        raise BundleError(_M, f"{where} must have exactly {', '.join(sorted(_REF_KEYS))}")
+def _ref(value: Any, where: str, keys: frozenset[str] = _REF_KEYS) -> tuple[int, str]:
+    """(size, sha256) of a digested member entry with exactly `keys` (V2, V3)."""
+    if value.__class__ is not dict or value.keys() != keys:
+        raise BundleError(_M, f"{where} must have exactly {', '.join(sorted(keys))}")
     digest = value["sha256"]
     if digest.__class__ is not str or not _HEX64.fullmatch(digest):
         raise BundleError(_M, f"{where}.sha256 is not 64 lowercase hex")
@@ -191,9 +191,7 @@ class Index:
         shards, first = [], 0
         for i, entry in enumerate(entries):
             where = f"manifest.shards[{i}]"
-            size, digest = _ref(entry, where)
-            if entry.keys() != _SHARD_KEYS:
-                raise BundleError(_M, f"{where} must have exactly events, name, sha256, size")
+            size, digest = _ref(entry, where, _SHARD_KEYS)
             if entry["name"] != shard_name(i):
                 raise BundleError(_M, f"V3: {where}.name must be {shard_name(i)!r}")
             events = _count(entry["events"], f"{where}.events")
