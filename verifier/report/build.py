@@ -135,7 +135,7 @@ def _policy(run: AuditRun, req: ReportRequest, subject: dict[str, Any]) -> tuple
         ("Receipt signer", "pinned: " + ", ".join(mono(s) for s in signers) if signers else
          "not pinned: witnessed times are claims"),
         ("Data item binding", ("required (--require-binding)" if pol.get("require_binding") else "not required")
-         + f'; {esc(bound)} of {esc(events)} events bound'),
+         + f"; {_n(bound)} of {_n(events)} events bound"),
         ("Legacy envelopes", "accepted (--allow-legacy)" if pol.get("allow_legacy") else "refused"),
         ("Network", "offline: no connection opened" if run.source.offline else
          "online: " + ", ".join(mono(g) for g in req.gateways) + f", quorum {req.quorum}"),
@@ -143,6 +143,11 @@ def _policy(run: AuditRun, req: ReportRequest, subject: dict[str, Any]) -> tuple
          if pol.get("min_attestation_level") else "not required"),
     ]
     return pol, view
+
+
+def _n(value: Any) -> str:
+    """A count with thousands separators (anything else escaped as is)."""
+    return f"{value:,}" if isinstance(value, int) else esc(value)
 
 
 def _verdict_json(inp: ReportInput, policy: dict[str, Any]) -> bytes:
