@@ -38,8 +38,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def pool_context() -> Any:
-    """fork when this process has no other threads (workers inherit module state cheaply),
-    else forkserver, else spawn."""
+    """fork when this process has no other threads (cheap to start), else forkserver (a
+    fork beside running threads can deadlock), else spawn."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -47,28 +47,22 @@ def pool_context() -> Any:
 
 
 def ordered_map(fn: Callable[[T], U], tasks: Iterable[T], *, workers: int = 1,
-                scheduler: str | None = None, prefetch: int = 2,
-                initializer: Callable[..., None] | None = None,
-                initargs: tuple = (), context: Any = None) -> Iterator[U]:
-    """`fn(task)` for each task, in task order. `initializer(*initargs)` runs once in each
-    local worker (and here when serial); with a fork pool its arguments are inherited, not
-    pickled. `context`: the multiprocessing context (default `pool_context()`). With
-    `scheduler`, tasks run on that Dask cluster (no initializer there)."""
+                scheduler: str | None = None, prefetch: int = 2) -> Iterator[U]:
+    """`fn(task)` for each task, in task order: here (`workers=1`), in a local pool of
+    `workers` processes, or on the Dask cluster at `scheduler`."""
     if scheduler:
         yield from _dask_map(fn, tasks, scheduler, max(1, prefetch))
         return
     if workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
         for task in tasks:
             yield fn(task)
         return
-    ctx = context or pool_context()
+    ctx = pool_context()
     # Forked workers inherit the caller's heap; a collection in a worker would walk (and so
     # copy-on-write) every inherited object. Freezing keeps them out of its reach.
     gc.freeze()
     try:
-        pool = ctx.Pool(workers, initializer=initializer, initargs=initargs)
+        pool = ctx.Pool(workers)
     finally:
         gc.unfreeze()
     with pool:

@@ -19,7 +19,7 @@ from verifier.core import mlflow_profile as mp
 from verifier.core.limits import DEFAULT_LIMITS, Limits
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import Check, Outcome, Result, make_result, problem, rollup
-from verifier.runtime import batched, gc_paused, ordered_map, pool_context
+from verifier.runtime import batched, gc_paused, ordered_map
 from verifier.sources.bundle_source import BundleSource, read_shard
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord
@@ -162,25 +162,10 @@ def _run(source: SourceInfo, policy: AuditPolicy, limits: Limits, target: Any,
 
 # -- A1-A6, chunk by chunk ------------------------------------------------------------------
 
-_STATE: tuple[Sequence[EventRecord], AuditPolicy, Limits] | None = None
-
-
-def _init_worker(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits) -> None:
-    """In a forked worker: the records are inherited, so tasks are only index spans."""
-    global _STATE
-    _STATE = (records, policy, limits)
-
-
 def _outcomes(records: Sequence[EventRecord], start: int, policy: AuditPolicy,
               limits: Limits) -> list[EventOutcome]:
     env_policy = policy.envelope_policy()
     return [check_event(start + i, r, policy, env_policy, limits) for i, r in enumerate(records)]
-
-
-def _run_span(span: tuple[int, int]) -> tuple[list[Check], list[tuple]]:
-    assert _STATE is not None
-    records, policy, limits = _STATE
-    return pack(_outcomes(records[span[0]:span[1]], span[0], policy, limits))
 
 
 def _run_chunk(task: tuple[int, list[EventRecord], AuditPolicy, Limits]) -> tuple[list[Check], list[tuple]]:
@@ -207,14 +192,10 @@ def _checked(records: Sequence[EventRecord], policy: AuditPolicy, limits: Limits
         for a, b in spans:
             yield _outcomes(records[a:b], a, policy, limits)
         return
-    ctx = None if scheduler else pool_context()
-    if ctx is not None and ctx.get_start_method() == "fork":
-        rows = ordered_map(_run_span, spans, workers=workers, prefetch=4, context=ctx,
-                           initializer=_init_worker, initargs=(records, policy, limits))
-    else:  # forkserver, spawn or Dask: the chunk's records travel with the task
-        tasks = ((a, list(records[a:b]), policy, limits) for a, b in spans)
-        rows = ordered_map(_run_chunk, tasks, workers=workers, scheduler=scheduler,
-                           prefetch=4, context=ctx)
+    # One path for local processes and Dask: the chunk's records travel with the task (an
+    # index-span path over fork-inherited records measured no faster: docs/performance.md).
+    tasks = ((a, list(records[a:b]), policy, limits) for a, b in spans)
+    rows = ordered_map(_run_chunk, tasks, workers=workers, scheduler=scheduler, prefetch=4)
     for packed in rows:
         yield unpack(packed)
 
