@@ -50,6 +50,23 @@ def _hash_key(value: str) -> bytes | None:
     return bytes.fromhex(value) if len(value) == 64 and _HEX64.fullmatch(value) else None
 
 
+_UNSEEN = object()
+_FORMS_MAX = 4096
+_FAMILIES = ("mlflow", "agent", "events")
+
+
+def _claim_key(family: str, prev: str, form: str) -> bytes:
+    """Family and named predecessor as one small bytes key (one-to-one): a payload hash as
+    its 32 bytes, a tx id (43 base64url characters) as its ASCII bytes."""
+    head = bytes([_FAMILIES.index(family) * 2 + (form == VIA_TX)])
+    return head + (prev.encode("ascii") if form == VIA_TX else bytes.fromhex(prev))
+
+
+def _claimed(claim: bytes) -> str:
+    """The predecessor text of a claim key (inverse of `_claim_key`)."""
+    return claim[1:].decode("ascii") if claim[0] % 2 else claim[1:].hex()
+
+
 def _event_key(value: str) -> bytes | str:
     """A lowercase canonical UUID as its 16 bytes, anything else as itself (one-to-one:
     a str never equals a bytes)."""
@@ -77,7 +94,8 @@ class StreamLinker:
         self.event_index: dict[bytes | str, int] = {}
         self.hash_index: dict[bytes, Any] = {}  # payload hash bytes -> index | [indices]
         self.dup_groups: dict[tuple[str, str], list[int]] = {}
-        self.claims: dict[tuple[str, str], Any] = {}  # (family, previous_hash) -> i | [i...]
+        # linear-chain claims (L5): family + named predecessor (compact) -> i | [i...]
+        self.claims: dict[bytes, Any] = {}
         self.rotations: dict[str, set[str]] = {}
         self.pending: dict[int, tuple] = {}   # i -> (previous_hash, form, rule) or ("signer", p)
         self.roots: list[str] = []
@@ -159,7 +177,11 @@ class StreamLinker:
         if prev is None:
             self.hidden += 1
             return _HIDDEN
-        form = self._forms[prev] if prev in self._forms else self._forms.setdefault(prev, link_form(prev))
+        form = self._forms.get(prev, _UNSEEN)
+        if form is _UNSEEN:
+            form = link_form(prev)
+            if len(self._forms) < _FORMS_MAX:  # shared predecessors repeat; unique ones do not
+                self._forms[prev] = form
         if form == GENESIS:
             self.n_roots += 1
             if len(self.roots) < self.graph_max:
@@ -178,7 +200,7 @@ class StreamLinker:
             return problem(CHAIN, R.CHAIN_LINK_MALFORMED,
                            f"{nd.event_type} links by {rule.via}; previous_hash {_short(prev)} is a {form}")
         if rule.linear:
-            claim = (_FAMILY[nd.profile], prev)
+            claim = _claim_key(_FAMILY[nd.profile], prev, form)
             have = self.claims.get(claim)
             if have is None:
                 self.claims[claim] = i
@@ -289,11 +311,11 @@ class StreamLinker:
         if not self.signer_problems:
             checks.append(passed("chain:signers", "every link keeps its signer"))
         forks = []
-        for (_, prev), members in self.claims.items():
+        for claim, members in self.claims.items():
             if not isinstance(members, list):
                 continue
             p = self.pred[members[0]]
-            target = keys[p] if p >= 0 else _short(prev)
+            target = keys[p] if p >= 0 else _short(_claimed(claim))
             forks.append(problem(f"chain:fork:{target}", R.CHAIN_FORK,
                                  f"{', '.join(keys[m] for m in members)} all follow {target}"))
         checks += forks or [passed("chain:forks", "no linear chain forks")]
