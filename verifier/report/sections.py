@@ -165,7 +165,7 @@ def appendix(inp: ReportInput) -> str:
 
 
 def lineage(inp: ReportInput) -> str:
-    return ("<section><h2>Lineage</h2><p class=\"small\">Datasets → training → registration → "
+    return ("<section class=\"lineage\"><h2>Lineage</h2><p class=\"small\">Datasets → training → registration → "
             "promotions → predictions, as the events link them (previous_hash). "
             "✓ verified, ✗ failed, ~ incomplete, ! malformed.</p>"
             f"{lineage_svg(inp.collected)}</section>")
