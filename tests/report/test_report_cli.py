@@ -137,3 +137,22 @@ def test_html_only_loads_no_weasyprint_and_missing_pdf_extra_is_exit_2(tmp_path)
     out = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True)
     assert out.returncode == 2 and "ario-verifier[pdf]" in out.stderr
     assert not (tmp_path / "y.pdf").exists()
+
+
+def test_an_edited_payload_is_never_shown_as_signed(tmp_path):
+    """The demo's forger edits the committed payload: the finding shows the signed hash
+    against the supplied bytes' hash, and the record diff calls those bytes supplied."""
+    from verifier.cli.demo_tamper import edit_payload
+    from verifier.sources.bundle import read_bundle, write_bundle
+
+    argv = bundle_argv("ok-pinned", tmp_path)
+    col = read_bundle(argv[0])
+    edit_payload(col)
+    write_bundle(col, tmp_path / "edited.zip")
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(["report", str(tmp_path / "edited.zip"), *argv[1:], "--html", str(out), "-q"])
+    assert code == 1, err
+    html = out.read_text()
+    assert "<th>signed payload_hash</th><th>SHA-256 of the payload bytes supplied</th>" in html
+    assert "payload as supplied (fails its signed hash)" in html
+    assert "<th>anchored (signed)</th>" not in html

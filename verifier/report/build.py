@@ -21,11 +21,11 @@ from verifier import __version__
 from verifier.audit.stream import AuditRun
 from verifier.core.jcs import canonical
 from verifier.core.profiles import ACCEPTED_MAJORS
-from verifier.core.reasons import Status
+from verifier.core.reasons import ReasonCode as R, Status
 from verifier.core.result import Outcome
 
 from .collect import Collected, collect
-from .diffs import disagreements
+from .diffs import PAYLOAD_ROW, disagreements
 from .model import DETAILED, Attachment, CheckView, Finding, ReportInput, esc
 from .page_one import mono, page_one
 from .sections import body
@@ -109,7 +109,7 @@ def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
             diffs = disagreements({c.reason for c in bad if c.reason is not None}, etype, ph,
                                   lambda seq=ev.seq: run.evidence(seq))
         views = tuple(CheckView(c.id, c.outcome.value, c.reason, c.detail,
-                                tuple(d for d in diffs if _belongs(c.reason, d)))
+                                tuple(d for d in diffs if _belongs(c.reason, d)), _columns(c.reason, bad))
                       for c in bad)
         out.append(Finding(s.get("label") if isinstance(s.get("label"), str) else "", etype,
                            ev.tx_id or "", ev.seq, ev.status, ev.reason, views))
@@ -118,8 +118,17 @@ def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
 
 
 def _belongs(reason: Any, diff: tuple[str, str, str]) -> bool:
-    payload_row = diff[0] == "SHA-256 of payload"
-    return (reason is not None and reason.value == "payload_hash_mismatch") == payload_row
+    return (reason is R.PAYLOAD_HASH_MISMATCH) == (diff[0] == PAYLOAD_ROW)
+
+
+def _columns(reason: Any, bad: list[Any]) -> tuple[str, str]:
+    """Diff headings that never call unsigned bytes "signed": a payload that fails its
+    hash is shown as supplied, not as anchored."""
+    if reason is R.PAYLOAD_HASH_MISMATCH:
+        return ("signed payload_hash", "SHA-256 of the payload bytes supplied")
+    if any(c.reason is R.PAYLOAD_HASH_MISMATCH for c in bad):
+        return ("payload as supplied (fails its signed hash)", "current (source)")
+    return ("anchored (signed)", "current (source)")
 
 
 def _policy(run: AuditRun, req: ReportRequest, subject: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:

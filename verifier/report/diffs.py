@@ -22,6 +22,8 @@ from verifier.sources.model import EventRecord
 VALUE_CHARS = 160
 #: At most this many differing fields per finding.
 MAX_FIELDS = 12
+#: The field name of the payload-hash row (the other rows are record fields).
+PAYLOAD_ROW = "payload bytes"
 
 
 def short(value: Any) -> str:
@@ -56,7 +58,7 @@ def disagreements(reasons: set[R], event_type: str, payload_hash: str,
         return []
     rows: list[tuple[str, str, str]] = []
     if R.PAYLOAD_HASH_MISMATCH in reasons and record.payload is not None:
-        rows.append(("SHA-256 of payload", payload_hash or "(none)",
+        rows.append((PAYLOAD_ROW, payload_hash or "(none)",
                      hashlib.sha256(record.payload).hexdigest()))
     if R.RECORD_MISMATCH in reasons:
         payload = _payload(record)

@@ -49,6 +49,7 @@ class CheckView:
     reason: ReasonCode | None
     detail: str
     diffs: tuple[tuple[str, str, str], ...] = ()
+    columns: tuple[str, str] = ("anchored (signed)", "current (source)")
 
 
 @dataclass(frozen=True)

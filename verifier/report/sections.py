@@ -40,8 +40,8 @@ def _finding(f: Finding) -> str:
         if c.diffs:
             rows = "".join(f'<tr><td>{esc(k)}</td><td class="mono">{esc(a)}</td><td class="mono">{esc(b)}</td></tr>'
                            for k, a, b in c.diffs)
-            line += ('<table class="diff"><tr><th>field</th><th>anchored (signed)</th>'
-                     f"<th>current (source)</th></tr>{rows}</table>")
+            line += (f'<table class="diff"><tr><th>field</th><th>{esc(c.columns[0])}</th>'
+                     f"<th>{esc(c.columns[1])}</th></tr>{rows}</table>")
         body.append(line)
     todo = advice(f.reason, f.status)
     return head + "".join(body) + (f'<div class="todo"><b>What to do:</b> {esc(todo)}</div>' if todo else "") + "</div>"
