@@ -59,10 +59,10 @@ def diff_table(diff: list[tuple[str, str, str]], anchored: bool = True) -> Table
     """Field, the payload's value, MLflow's value now. `anchored` False: the payload does not
     hash to the signed payload_hash, so its column must not be called the anchored record."""
     table = Table(expand=True, show_lines=False, header_style="bold")
-    table.add_column("field", ratio=1, min_width=18, overflow="fold")
+    table.add_column("field", max_width=32, overflow="fold")
     table.add_column("anchored (signed)" if anchored else "payload given (NOT the signed one)",
-                     ratio=2, overflow="fold")
-    table.add_column("current (MLflow)", ratio=2, overflow="fold")
+                     ratio=1, overflow="fold")
+    table.add_column("current (MLflow)", ratio=1, overflow="fold")
     for name, anchored, current in diff:
         table.add_row(safe(name, "bold"), safe(anchored, "red"), safe(current, "green"))
     return table
