@@ -162,3 +162,14 @@ def test_font_subset_times_are_the_report_time(tmp_path):
     shipped = TTFont(PACKAGE_DIR / "fonts" / "DejaVuSans.ttf")["head"].modified + epoch_diff
     assert times and all(t in (expected, shipped) for t in times), (times, expected, shipped)
     assert "SOURCE_DATE_EPOCH" not in os.environ or os.environ["SOURCE_DATE_EPOCH"] == str(expected)
+
+
+def test_huge_evidence_strings_are_cut_for_display(tmp_path):
+    """A megabyte label or detail does not make a megabyte page: display is cut (the
+    attachment keeps every event whole)."""
+    huge = "A" * 1_000_000
+    events = [_event(0, "training_complete", label=huge, bad=True), _event(1, huge, label=huge)]
+    html = _html(_run(events, {"subject": {"model_versions": [{"name": huge, "version": "1"}]}}),
+                 tmp_path)
+    assert len(html) < 200_000
+    assert "A" * 150 + "…" in html

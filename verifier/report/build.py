@@ -24,7 +24,7 @@ from verifier.core.profiles import ACCEPTED_MAJORS
 from verifier.core.reasons import ReasonCode as R, Status
 from verifier.core.result import Outcome
 
-from .collect import Collected, collect
+from .collect import Collected, clip, collect
 from .diffs import PAYLOAD_ROW, disagreements
 from .model import DETAILED, Attachment, CheckView, Finding, ReportInput, esc
 from .page_one import mono, page_one
@@ -33,6 +33,8 @@ from .sections import body
 #: Non-verified events listed (the first `DETAILED` in full, the rest one line each);
 #: beyond, the attachment has them.
 FINDINGS_SHOWN = 300
+#: Longest check detail shown (details quote evidence).
+DETAIL_CHARS = 600
 #: The bundle is attached when at most this large (bytes).
 DEFAULT_ATTACH_MAX = 32 * 1024 * 1024
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -95,7 +97,7 @@ def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
     summary = run.summary
     out = [Finding(f"Audit-level check: {c.id}", "", "", None,
                    Status(c.outcome.value) if c.outcome.value in Status._value2member_map_ else Status.FAILED,
-                   c.reason, (CheckView(c.id, c.outcome.value, c.reason, c.detail),))
+                   c.reason, (CheckView(c.id, c.outcome.value, c.reason, clip(c.detail, DETAIL_CHARS)),))
            for c in summary.result.checks
            if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) and c.id != "events"]
     failures = sorted(summary.failures, key=lambda e: e.seq)
@@ -108,11 +110,12 @@ def _findings(run: AuditRun, collected: Collected) -> tuple[list[Finding], int]:
             ph = s.get("payload_hash") if isinstance(s.get("payload_hash"), str) else ""
             diffs = disagreements({c.reason for c in bad if c.reason is not None}, etype, ph,
                                   lambda seq=ev.seq: run.evidence(seq))
-        views = tuple(CheckView(c.id, c.outcome.value, c.reason, c.detail,
+        views = tuple(CheckView(c.id, c.outcome.value, c.reason, clip(c.detail, DETAIL_CHARS),
                                 tuple(d for d in diffs if _belongs(c.reason, d)), _columns(c.reason, bad))
                       for c in bad)
-        out.append(Finding(s.get("label") if isinstance(s.get("label"), str) else "", etype,
-                           ev.tx_id or "", ev.seq, ev.status, ev.reason, views))
+        label = s.get("label") if isinstance(s.get("label"), str) else ""
+        out.append(Finding(clip(label, 300), clip(etype, 80), clip(ev.tx_id or "", 120), ev.seq,
+                           ev.status, ev.reason, views))
     omitted = max(0, len(failures) - FINDINGS_SHOWN) + summary.failures_omitted
     return out, omitted
 

@@ -49,12 +49,18 @@ class Row:
     previous: str
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters of an evidence string (a marker shows the cut): a hostile
+    label must not make the report huge; the full value is in the attachment."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def row_of(ev: EventResult) -> Row:
     s = ev.subject
 
-    def text(key: str) -> str:
+    def text(key: str, limit: int = 160) -> str:
         v = s.get(key)
-        return v if isinstance(v, str) else ""
+        return clip(v, limit) if isinstance(v, str) else ""
 
     return Row(ev.seq, text("event_type") or "unknown", text("label"), text("signed_at"),
                text("witnessed_at"), text("tx_id"), text("public_key"), ev.status,

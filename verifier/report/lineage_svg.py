@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from verifier.core.reasons import Status
 
-from .collect import PREDICTION, Collected, Row
+from .collect import PREDICTION, Collected, Row, clip
 from .model import esc
 from .wording import MARK
 
@@ -22,10 +22,6 @@ W, H, GAP_X, GAP_Y, TOP = 128, 40, 14, 10, 24
 #: Event types as people name them (the raw type is in the attachment).
 TYPE_NAMES = {"dataset": "dataset", "training_complete": "training", "model_registered": "registration",
               "stage_transition": "promotion", PREDICTION: "prediction"}
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _box(x: int, y: int, status: Status, line1: str, line2: str) -> str:
@@ -51,7 +47,7 @@ def lineage_svg(c: Collected) -> str:
         if r.event_type in index:
             col = index[r.event_type]
             columns[col].append((r.tx_id, r.previous, r.status, f"{MARK[r.status]} {TYPE_NAMES[r.event_type]}",
-                                 _cut(r.label or r.tx_id, 24)))
+                                 clip(r.label or r.tx_id, 24)))
         else:
             others.append(r)
     for parent, counts in sorted(c.predictions_by_parent.items(), key=lambda kv: -sum(kv[1].values())):
@@ -60,10 +56,10 @@ def lineage_svg(c: Collected) -> str:
         tally = " ".join(f"{MARK[s]}{counts[s]:,}" for s in (Status.VERIFIED, Status.FAILED,
                                                              Status.INCOMPLETE, Status.MALFORMED) if counts.get(s))
         columns[-1].append((f"pred:{parent}", parent, st, f"{MARK[st]} {n:,} prediction{'s' if n != 1 else ''}",
-                            _cut(tally, 22)))
+                            clip(tally, 22)))
     if others:
-        columns.append([(r.tx_id, r.previous, r.status, f"{MARK[r.status]} {_cut(r.event_type, 16)}",
-                         _cut(r.label or r.tx_id, 24)) for r in others])
+        columns.append([(r.tx_id, r.previous, r.status, f"{MARK[r.status]} {clip(r.event_type, 16)}",
+                         clip(r.label or r.tx_id, 24)) for r in others])
     names = [n for _, n in STAGES] + (["Other"] if others else [])
     pos: dict[str, tuple[int, int]] = {}
     parts: list[str] = []

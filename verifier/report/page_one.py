@@ -7,12 +7,18 @@ from typing import Any, Iterable
 
 from verifier.core.reasons import Status, meaning
 
+from .collect import clip
 from .model import ReportInput, esc
 from .wording import HEADLINE, MARK, SCOPE, WORD
 
 _STATUS_ORDER = (Status.VERIFIED, Status.FAILED, Status.INCOMPLETE, Status.MALFORMED)
 #: At most this many of each subject kind (model versions, runs, datasets, signers) shown.
 SHOWN = 4
+
+
+def cut(value: Any, limit: int = 300) -> str:
+    """An evidence value as text, at most `limit` characters (the attachments hold it whole)."""
+    return clip("" if value is None else str(value), limit)
 
 
 def kv_table(rows: Iterable[tuple[str, str]], cls: str = "kv") -> str:
@@ -22,7 +28,7 @@ def kv_table(rows: Iterable[tuple[str, str]], cls: str = "kv") -> str:
 
 
 def mono(value: Any) -> str:
-    return f'<span class="mono">{esc(value)}</span>'
+    return f'<span class="mono">{esc(cut(value))}</span>'
 
 
 def _listed(items: list[str], total: int) -> str:
@@ -37,10 +43,10 @@ def subject_rows(subject: Any) -> list[tuple[str, str]]:
     runs = [r for r in (s.get("run_ids") or []) if isinstance(r, str)]
     dss = [d for d in (s.get("datasets") or []) if isinstance(d, dict)]
     return [
-        ("Model", _listed([f"<b>{esc(m.get('name'))}</b> version {esc(m.get('version'))}"
+        ("Model", _listed([f"<b>{esc(cut(m.get('name')))}</b> version {esc(cut(m.get('version')))}"
                            for m in mvs[:SHOWN]], len(mvs))),
         ("Training run", _listed([mono(r) for r in runs[:SHOWN]], len(runs))),
-        ("Datasets", _listed([f"{esc(d.get('name'))} {mono('digest ' + str(d.get('digest')))}"
+        ("Datasets", _listed([f"{esc(cut(d.get('name')))} {mono('digest ' + str(d.get('digest')))}"
                               for d in dss[:SHOWN]], len(dss))),
     ]
 
@@ -83,7 +89,7 @@ def _verdict(inp: ReportInput) -> str:
         first = next((c for c in r.checks if c.reason is r.reason), None)
         why = (f'<div class="why"><span class="code">{esc(r.reason.value)}</span> '
                f"{esc(meaning(r.reason))}"
-               + (f'<br><span class="detail">{esc(first.detail)}</span>' if first and first.detail else "")
+               + (f'<br><span class="detail">{esc(cut(first.detail, 600))}</span>' if first and first.detail else "")
                + "</div>")
     return (f'<div class="verdict st-{st.value}"><div class="word"><span class="mark">{MARK[st]}</span> '
             f"{WORD[st]}</div><div class=\"headline\">{esc(HEADLINE[st])}</div>{why}</div>")

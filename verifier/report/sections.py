@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from verifier.core.reasons import REASONS, Status, meaning
 
-from .collect import PREDICTION, REGISTER_FULL, Collected, Row
+from .collect import PREDICTION, REGISTER_FULL, Collected, Row, clip
 from .lineage_svg import TYPE_NAMES, lineage_svg
 from .model import DETAILED, Finding, ReportInput, esc
 from .page_one import mono
@@ -131,7 +131,7 @@ def checks(inp: ReportInput) -> str:
                     f"<td class=\"num\">{passed:,}</td><td class=\"num {cls}\">{bad:,}</td><td class=\"num\">{skipped:,}</td></tr>")
     audit_rows = "".join(
         f'<tr><td class="mono">{esc(ch.id)}</td><td class="oc-{esc(ch.outcome.value)}">{esc(ch.outcome.value)}</td>'
-        f"<td>{esc(ch.detail)}</td></tr>" for ch in inp.summary.result.checks)
+        f"<td>{esc(clip(ch.detail, 600))}</td></tr>" for ch in inp.summary.result.checks)
     nots = "".join(f"<li><b>{esc(k)}.</b> {esc(v)}</li>" for k, v in NOT_CHECKED)
     if c.events == 0:
         steps = "<p>No event was read, so no per-event step ran.</p>"
