@@ -126,7 +126,8 @@ def checks(inp: ReportInput) -> str:
         per = c.checks.get(cid, {})
         passed, skipped = per.get("passed", 0), per.get("skipped", 0)
         bad = sum(v for k, v in per.items() if k not in ("passed", "skipped"))
-        cls = "st-failed" if bad else ("muted" if not passed else "")
+        worst = next((st for st in ("malformed", "failed", "incomplete") if per.get(st)), None)
+        cls = f"st-{worst}" if worst else ("muted" if not passed else "")
         rows.append(f"<tr><td><b>{esc(name)}</b><br><span class=\"small muted\">{esc(what)}</span></td>"
                     f"<td class=\"num\">{passed:,}</td><td class=\"num {cls}\">{bad:,}</td><td class=\"num\">{skipped:,}</td></tr>")
     audit_rows = "".join(
