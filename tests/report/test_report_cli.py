@@ -110,6 +110,23 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report-")] == []
 
 
+def test_force_replaces_only_regular_files(tmp_path):
+    """--force never replaces a directory, a FIFO (or a device) or a symlink."""
+    import os
+
+    argv = bundle_argv("ok-stored-unpinned", tmp_path)
+    fifo, folder, link = tmp_path / "fifo", tmp_path / "dir", tmp_path / "link.html"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    (tmp_path / "target.html").write_text("keep")
+    link.symlink_to(tmp_path / "target.html")
+    for t in (fifo, folder, link):
+        code, _, err = run_cli(["report", *argv, "--html", str(t), "--force", "-q"])
+        assert code == 2 and "not a regular file" in err, (t, err)
+    assert fifo.is_fifo() and folder.is_dir() and link.is_symlink()
+    assert (tmp_path / "target.html").read_text() == "keep"
+
+
 def test_needs_an_output_and_never_overwrites_its_input(tmp_path):
     argv = bundle_argv("ok-stored-unpinned", tmp_path)
     code, _, err = run_cli(["report", *argv])

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     for t in (pdf, html):
         if t is not None and t.resolve() == Path(args.source).resolve():
             return fail(f"{t} is the evidence being audited; write the report elsewhere")
+        if t is not None and (t.is_symlink() or (t.exists() and not t.is_file())):
+            return fail(f"{t} is not a regular file; the report replaces only regular files")
         if t is not None and t.exists() and not args.force:
             return fail(f"{t} exists; pass --force to overwrite it")
         if t is not None and not t.parent.is_dir():

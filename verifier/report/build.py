@@ -75,6 +75,9 @@ def sha256_file(path: Path) -> tuple[str, int]:
 def publish(tmp: Path, target: Path, force: bool) -> None:
     """Move the finished `tmp` to `target` atomically (no overwrite without `force`)."""
     if force:
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            tmp.unlink(missing_ok=True)
+            raise OutputExists(f"{target} (not a regular file)")
         os.replace(tmp, target)
         return
     try:

@@ -84,8 +84,8 @@ def _when(ts: str) -> str:
 
 def _row(r: Row) -> str:
     return (f"<tr><td>{esc(TYPE_NAMES.get(r.event_type, r.event_type))}</td><td>{esc(r.label)}</td><td class=\"mono\">{esc(_when(r.signed_at))}</td>"
-            f'<td class="mono">{esc(_when(r.witnessed_at))}</td><td class="mono">{esc(_short(r.tx_id))}</td>'
-            f'<td class="mono">{esc(r.signer[:8])}…</td><td>{status_cell(r.status)}</td></tr>')
+            f'<td class="mono">{esc(_when(r.witnessed_at))}</td><td class="mono">{esc(r.tx_id)}</td>'
+            f'<td class="mono">{esc(r.signer[:7])}…</td><td>{status_cell(r.status)}</td></tr>')
 
 
 _HEAD = ("<tr><th>type</th><th>event</th><th>signed (claimed)</th><th>witnessed</th><th>tx id</th>"
