@@ -324,6 +324,7 @@ def test_every_event_detail_opens_on_odd_bundles(bundle, name):
                 if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
                     break
             assert app.screen.detail is not None and app.screen.detail.seq == seq
+            await pilot.pause(0.05)  # the frame that shows it
             seen["opened"] += 1
             seen.setdefault("text", []).append(_plain(app))
             app.pop_screen()

@@ -9,14 +9,13 @@ audit is unfinished: never reported as verified).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
+import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any, Iterable
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -61,6 +60,7 @@ class BrowseApp(App[int]):
         self.index = EventIndex()
         self.feed: Feed | None = None
         self._details: OrderedDict[int, Detail] = OrderedDict()
+        self._inbox: deque[tuple] = deque()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -102,27 +102,26 @@ class BrowseApp(App[int]):
         self.query_one("#lineage", LineageTree).display = self.size.width >= 120
         self.query_one("#events", EventTable).focus()
         self._render_header()
-        self.set_interval(0.1, self._tick)
+        self.set_interval(0.05, self._drain)
         self._start()
 
     def _start(self) -> None:
         self.feed = Feed(self.spec)
-        self._pump(self.feed)
+        self._inbox: deque[tuple] = deque()
+        threading.Thread(target=_read, args=(self.feed, self._inbox), daemon=True,
+                         name="ario-browse-feed").start()
 
-    @work(exclusive=True, group="feed")
-    async def _pump(self, feed: Feed) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                msg = await loop.run_in_executor(None, feed.recv)
-            except (EOFError, OSError):
-                break
-            if feed is not self.feed:
-                return
-            self._handle(msg)
-        if feed is self.feed and self.summary is None and not self.error and not self.usage:
-            self.error = "the audit process ended without a verdict"
-            self._render_header()
+    def _drain(self) -> None:
+        """Handle what the reader thread received (on the UI loop), then maybe redraw."""
+        inbox = self._inbox
+        while inbox:
+            msg = inbox.popleft()
+            if msg[0] != "eof":
+                self._handle(msg)
+            elif self.summary is None and not self.error and not self.usage:
+                self.error = "the audit process ended without a verdict"
+                self._render_header()
+        self._tick()
 
     def _handle(self, msg: tuple) -> None:
         kind = msg[0]
@@ -386,6 +385,17 @@ class BrowseApp(App[int]):
         if self.feed is not None:
             self.feed.close()
             self.feed = None
+
+
+def _read(feed: Feed, inbox: deque) -> None:
+    """The reader thread: receive every message as soon as the child sends it, so the audit
+    never waits for the UI loop (a batch is larger than the pipe's buffer)."""
+    while True:
+        try:
+            inbox.append(feed.recv())
+        except (EOFError, OSError):
+            inbox.append(("eof",))
+            return
 
 
 def make_spec(mode: str, args: argparse.Namespace) -> Spec:
