@@ -285,3 +285,22 @@ def test_only_write_tags_writes_and_says_so(stores, tmp_path):
                            ).fetchone()[0] >= 1
     finally:
         con.close()
+
+
+def test_private_snapshot_is_removed_and_no_handle_keeps_it(stores):
+    """In a long-lived process (browse, report, tests) each read leaves nothing behind: the
+    copy is deleted and MLflow's cached connections to it are closed (else the deleted
+    file's space stays held until the process ends)."""
+    from verifier.sources.mlflow_reader import read_mlflow
+
+    sq, _, _ = stores
+    for _ in range(2):
+        col = read_mlflow(sq.uri, "models:/fraud/1")
+        assert col.source["mlflow_read_from"] == "private snapshot"
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+    assert not [p for p in held if "ario-verifier-store-" in p]

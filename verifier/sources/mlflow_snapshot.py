@@ -49,10 +49,25 @@ class StoreView:
     private_dir: str | None = None
 
     def close(self) -> None:
-        """Remove the private copy or link directory, if any."""
+        """Remove the private copy or link directory, if any (first closing the database
+        connections MLflow keeps per URI, so no handle holds the deleted copy's space)."""
         if self.private_dir:
+            if self.uri.startswith("sqlite:"):
+                _dispose_engines(self.uri)
             shutil.rmtree(self.private_dir, ignore_errors=True)
             self.private_dir = None
+
+
+def _dispose_engines(uri: str) -> None:
+    """MLflow's SQL stores cache one engine per database URI for the process's life."""
+    import sys
+
+    for module in ("mlflow.store.tracking.sqlalchemy_store",
+                   "mlflow.store.model_registry.sqlalchemy_store"):
+        store = getattr(sys.modules.get(module), "SqlAlchemyStore", None)
+        engine = getattr(store, "_engine_map", {}).pop(uri, None)
+        if engine is not None:
+            engine.dispose()
 
 
 def sqlite_path(uri: str) -> str:
