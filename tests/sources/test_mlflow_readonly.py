@@ -304,3 +304,22 @@ def test_private_snapshot_is_removed_and_no_handle_keeps_it(stores):
         except OSError:
             continue
     assert not [p for p in held if "ario-verifier-store-" in p]
+
+
+def test_server_database_is_used_only_at_the_installed_schema(stores, tmp_path):
+    """A database MLflow would migrate on opening (PostgreSQL, MySQL, MSSQL: no snapshot is
+    possible) is refused unless its schema is the installed head. The check is plain
+    SQLAlchemy, exercised here through a SQLite URL."""
+    from verifier.sources.errors import MlflowUnavailable
+    from verifier.sources.mlflow_snapshot import _database_view, head_revision
+
+    sq, _, _ = stores
+    current = copy_sqlite_store(sq, tmp_path / "current")
+    view = _database_view(f"sqlite:///{current}")
+    assert view.details == {"mlflow_store": "database", "mlflow_schema": head_revision()}
+    old = copy_sqlite_store(sq, tmp_path / "old")
+    downgrade(old, OLDER_SCHEMA)
+    before = tree_state(old.parent)
+    with pytest.raises(MlflowUnavailable, match=f"schema is {OLDER_SCHEMA}"):
+        _database_view(f"sqlite:///{old}")
+    assert tree_state(old.parent) == before
