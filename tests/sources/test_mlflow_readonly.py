@@ -33,6 +33,20 @@ def stores(tmp_path_factory):
                            ("sqlite", base / "lg", "logged")])
 
 
+@pytest.fixture(scope="module")
+def old_schema_db(stores, tmp_path_factory):
+    """The full SQLite store taken back to MLflow 3.17.2's schema (copy it before use)."""
+    db = copy_sqlite_store(stores[0], tmp_path_factory.mktemp("old-schema") / "store")
+    downgrade(db, OLDER_SCHEMA)
+    return db
+
+
+def old_copy(old_schema_db: Path, dest: Path) -> Path:
+    dest.mkdir()
+    shutil.copyfile(old_schema_db, dest / "mlflow.db")
+    return dest / "mlflow.db"
+
+
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     full = env if env is not None else dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "verifier", *args], capture_output=True,
@@ -86,10 +100,8 @@ def audit_and_export(uri: str, cwd: Path) -> tuple[dict, dict]:
     return json.loads(audit.stdout), json.loads(export.stdout)
 
 
-def test_older_schema_store_is_read_as_it_is_and_never_migrated(stores, tmp_path):
-    sq, _, _ = stores
-    db = copy_sqlite_store(sq, tmp_path / "old")
-    downgrade(db, OLDER_SCHEMA)
+def test_older_schema_store_is_read_as_it_is_and_never_migrated(old_schema_db, tmp_path):
+    db = old_copy(old_schema_db, tmp_path / "old")
     assert schema_of(db) == OLDER_SCHEMA
     before = tree_state(db.parent)
     audit, export = audit_and_export(f"sqlite:///{db}", tmp_path)
@@ -265,10 +277,9 @@ def test_offline_does_not_fetch_artifacts_stored_on_the_network(stores, tmp_path
     assert "ario-test-bucket" in json.dumps(doc) and "on the network" in json.dumps(doc)
 
 
-def test_only_write_tags_writes_and_says_so(stores, tmp_path):
+def test_only_write_tags_writes_and_says_so(stores, old_schema_db, tmp_path):
     sq, _, _ = stores
-    old = copy_sqlite_store(sq, tmp_path / "old")
-    downgrade(old, OLDER_SCHEMA)
+    old = old_copy(old_schema_db, tmp_path / "old")
     before = tree_state(old.parent)
     proc = cli("audit", "--tracking-uri", f"sqlite:///{old}", "models:/fraud/1", "--offline",
                "--json", "-q", "--write-tags", cwd=tmp_path)
@@ -306,7 +317,7 @@ def test_private_snapshot_is_removed_and_no_handle_keeps_it(stores):
     assert not [p for p in held if "ario-verifier-store-" in p]
 
 
-def test_server_database_is_used_only_at_the_installed_schema(stores, tmp_path):
+def test_server_database_is_used_only_at_the_installed_schema(stores, old_schema_db, tmp_path):
     """A database MLflow would migrate on opening (PostgreSQL, MySQL, MSSQL: no snapshot is
     possible) is refused unless its schema is the installed head. The check is plain
     SQLAlchemy, exercised here through a SQLite URL."""
@@ -317,8 +328,7 @@ def test_server_database_is_used_only_at_the_installed_schema(stores, tmp_path):
     current = copy_sqlite_store(sq, tmp_path / "current")
     view = _database_view(f"sqlite:///{current}")
     assert view.details == {"mlflow_store": "database", "mlflow_schema": head_revision()}
-    old = copy_sqlite_store(sq, tmp_path / "old")
-    downgrade(old, OLDER_SCHEMA)
+    old = old_copy(old_schema_db, tmp_path / "old")
     before = tree_state(old.parent)
     with pytest.raises(MlflowUnavailable, match=f"schema is {OLDER_SCHEMA}"):
         _database_view(f"sqlite:///{old}")
