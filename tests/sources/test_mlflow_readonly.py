@@ -136,6 +136,29 @@ def test_current_schema_store_in_wal_mode_held_by_a_writer(stores, tmp_path):
     assert export["mlflow_store"] == "sqlite"
 
 
+def test_store_with_a_writer_mid_transaction_is_read_as_last_committed(stores, tmp_path):
+    """Rollback-journal mode, a writer holding an uncommitted change (its -journal exists):
+    the audit reads the last committed state and leaves database and journal untouched."""
+    sq, _, _ = stores
+    db = copy_sqlite_store(sq, tmp_path / "journal")
+    writer = sqlite3.connect(db, isolation_level=None)
+    try:
+        writer.execute("PRAGMA cache_size=1")  # spill the change into the file before commit
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE registered_models SET name = 'renamed-by-an-uncommitted-write'")
+        writer.execute("UPDATE model_versions SET name = 'renamed-by-an-uncommitted-write'")
+        assert Path(f"{db}-journal").exists()
+        before = tree_state(db.parent)
+        proc = cli("audit", "--tracking-uri", f"sqlite:///{db}", "models:/fraud/1", "--offline",
+                   "--json", "-q", cwd=tmp_path)
+        assert tree_state(db.parent) == before
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+    doc = json.loads(proc.stdout)
+    assert "model_registered" in {e["subject"]["event_type"] for e in doc["events"]}
+
+
 def test_file_store_is_never_written(stores, tmp_path):
     _, fs, _ = stores
     root = tmp_path / "fs"
