@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier browse: error: {exc}\n")
         return EXIT_USAGE
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write("ario-verifier browse: error: needs an interactive terminal; for "
+                         "output to a file or a pipe use `ario-verifier audit` (or verify)\n")
+        return EXIT_USAGE
     try:
         from verifier.tui.app import BrowseApp, make_spec
     except ImportError as exc:
