@@ -19,6 +19,7 @@ import argparse
 import pickle
 import tempfile
 import time
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,8 @@ class ResultStore:
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile()
         self._blocks: list[tuple[int, int]] = []  # (offset, length) per pickled batch
-        self._at: dict[int, tuple[int, int]] = {}  # seq -> (block, index in block)
+        # seq -> block and index in it, as flat arrays (seqs are positions: dense from 0)
+        self._block_of, self._index_of = array("l"), array("l")
         self._pending: list[tuple[int, Any]] = []
         self._end = 0
         self._cached: tuple[int, list[Any]] = (-1, [])
@@ -71,15 +73,18 @@ class ResultStore:
         self._blocks.append((self._end, len(data)))
         self._end += len(data)
         for i, (seq, _) in enumerate(self._pending):
-            self._at[seq] = (block, i)
+            if seq >= len(self._block_of):
+                grow = seq + 1 - len(self._block_of)
+                self._block_of.extend([-1] * grow)
+                self._index_of.extend([-1] * grow)
+            self._block_of[seq], self._index_of[seq] = block, i
         self._pending = []
 
     def get(self, seq: int) -> Any:
         self.flush()
-        where = self._at.get(seq)
-        if where is None:
+        if not 0 <= seq < len(self._block_of) or self._block_of[seq] < 0:
             return None
-        block, i = where
+        block, i = self._block_of[seq], self._index_of[seq]
         if self._cached[0] != block:
             offset, length = self._blocks[block]
             self._fh.seek(offset)
@@ -88,7 +93,7 @@ class ResultStore:
 
     def seqs(self) -> list[int]:
         self.flush()
-        return sorted(self._at)
+        return [seq for seq, block in enumerate(self._block_of) if block >= 0]
 
     def close(self) -> None:
         self._fh.close()
