@@ -30,6 +30,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     ["audit", "fraud/3", "--json"],                         # no MLflow store named
     ["export", "models:/m/1", "--json", "-o", "/nonexistent-dir/x.zip",
      "--tracking-uri", "sqlite:///nowhere.db"],
+    ["export", "models:/m/1", "--json", "-o", "out.zip", "--offline",  # no such store
+     "--tracking-uri", "sqlite:///nowhere.db"],
     ["keys", "generate", "--json", "--out", "/nonexistent-dir/k.key"],
     ["anchor", "run", "--json"],
     ["cache", "info", "--json", "--bogus"],

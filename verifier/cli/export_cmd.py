@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return EXIT_USAGE
     except SourceError as exc:
-        sys.stderr.write(f"ario-verifier export: {shown(exc)}\n")
+        sys.stderr.write(f"ario-verifier export: error: {shown(exc)}\n")
         return EXIT_USAGE
     finally:
         if client is not None:
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = write_bundle_v2(collection, args.output)
     except (OSError, ValueError) as exc:
-        sys.stderr.write(f"ario-verifier export: cannot write {args.output}: {exc}\n")
+        sys.stderr.write(f"ario-verifier export: error: cannot write {shown(args.output)}: "
+                         f"{shown(exc)}\n")
         return EXIT_USAGE
     for what, why in collection.gaps:
         sys.stderr.write(f"gap: {shown(what)}: {shown(why)}\n")  # names from the store

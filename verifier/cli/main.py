@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--json" not in argv:
         return _dispatch(argv)
     # --json: every outcome is one object on stdout, a usage error too. A command that
-    # ends with the usage code having printed nothing on stdout gets that object here.
+    # ends with the usage code, an "error:" line on stderr and nothing on stdout gets that
+    # object here.
     out, err = _Watched(sys.stdout), _Watched(sys.stderr)
     before = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
@@ -114,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
     finally:
         sys.stdout, sys.stderr = before
-    if code == EXIT_USAGE and not out.wrote:
-        _usage_json(next((a for a in argv if not a.startswith("-")), None),
-                    err.last or "usage error")
+    if code == EXIT_USAGE and not out.wrote and "error:" in err.last:
+        # (exit 2 with nothing on stdout and no error line is a verdict shown elsewhere:
+        # browse's terminal UI ending on a malformed input)
+        _usage_json(next((a for a in argv if not a.startswith("-")), None), err.last)
     return code
 
 
