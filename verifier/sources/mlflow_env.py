@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import os
 
-#: Environment switches honoured by the installed MLflow (mlflow/telemetry/utils.py):
-#: MLFLOW_DISABLE_TELEMETRY (MLflow's own), DO_NOT_TRACK (the cross-tool convention).
+#: Environment switches honoured by the installed MLflow (mlflow/telemetry/utils.py,
+#: environment_variables.py): MLFLOW_DISABLE_TELEMETRY (MLflow's own), DO_NOT_TRACK (the
+#: cross-tool convention); _MLFLOW_TESTING_TELEMETRY would turn telemetry back on whatever
+#: the others say, and the Databricks SDK pre-warm is part of the telemetry client.
 PHONE_HOME_OFF = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
+    "_MLFLOW_TESTING_TELEMETRY": "false",
+    "_MLFLOW_TELEMETRY_PRE_WARM_DATABRICKS_SDK": "false",
 }
 
 
