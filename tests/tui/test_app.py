@@ -440,3 +440,30 @@ def test_an_evidence_bundle_shows_its_parts(tmp_path):
     app = drive([str(doc)], script, size=(100, 80))
     assert app.verdict_code() == 1
     assert seen["children"] >= 1 and "Part 1:" in seen["text"]
+
+
+def test_copy_hash_and_event_json_from_the_detail(bundle):
+    seen = {}
+
+    async def script(pilot, app):
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
+                break
+        seq = app.screen.seq
+        await pilot.press("h")
+        await pilot.pause(0.05)
+        seen["hash"] = (app.clipboard, app.index.rows[seq].payload_hash)
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        await pilot.press("J")
+        await pilot.pause(0.05)
+        seen["json"] = json.loads(app.clipboard)
+        seen["shown"] = isinstance(app.screen, CopyScreen)
+
+    drive(bundle("record-mismatch-metric"), script)
+    copied, expected = seen["hash"]
+    assert copied == expected and len(copied) == 64
+    assert seen["json"]["status"] == "failed" and seen["json"]["reason"] == "record_mismatch"
+    assert any(c["id"] == "record" for c in seen["json"]["checks"]) and seen["shown"]
