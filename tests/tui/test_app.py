@@ -75,9 +75,13 @@ def test_walk_the_chain_and_copy_the_tx_id(bundle):
         seen["clipboard"] = app.clipboard
         await pilot.press("escape")
         await pilot.pause(0.05)
+        await pilot.press("right_square_bracket")  # walk on, then back to the table
+        await pilot.pause(0.1)
+        seen["walked_to"] = app.screen.seq
         await pilot.press("escape")
         await pilot.pause(0.05)
         seen["back"] = isinstance(app.screen, DetailScreen)
+        seen["selected"] = app.query_one("#events", EventTable).current
 
     app = drive(bundle("ok-stored-unpinned"), script)
     rows = app.index.rows
@@ -87,7 +91,7 @@ def test_walk_the_chain_and_copy_the_tx_id(bundle):
     tx = rows[seen["training"]].tx_id
     assert seen["copy_screen"] and seen["clipboard"] == tx and tx in seen["copy_text"]
     assert "OSC 52" in seen["copy_text"]
-    assert seen["back"] is False
+    assert seen["back"] is False and seen["selected"] == seen["walked_to"]
 
 
 def test_filter_search_sort_and_clear(bundle):

@@ -220,6 +220,10 @@ class BrowseApp(App[int]):
         if seq in self.index.rows:
             self.push_screen(DetailScreen(seq, self.index))
 
+    def select_event(self, seq: int) -> None:
+        """Select `seq` in the event table, if the current view shows it."""
+        self.query_one("#events", EventTable).select_seq(seq)
+
     def request_detail(self, seq: int) -> Detail | None:
         """The cached detail of `seq`, or None after asking the audit child for it."""
         if seq in self._details:

@@ -88,7 +88,7 @@ class DetailScreen(Screen[None]):
     """One event. `[` predecessor, `]` successor, `y` copy tx id, `h` hash, `J` JSON."""
 
     BINDINGS = [
-        Binding("escape,backspace", "app.pop_screen", "back"),
+        Binding("escape,backspace", "back", "back"),
         Binding("left_square_bracket", "walk(-1)", "predecessor"),
         Binding("right_square_bracket", "walk(1)", "successor"),
         Binding("y", "copy('tx')", "copy tx id"),
@@ -221,6 +221,12 @@ class DetailScreen(Screen[None]):
         if d.receipt is not None:
             parts.append(_section("Receipt", _json(d.receipt, dark)))
         return Group(*parts)
+
+    def action_back(self) -> None:
+        """Back to the table, with the event last shown here selected (after a walk too)."""
+        seq = self.seq
+        self.app.pop_screen()
+        self.app.select_event(seq)  # type: ignore[attr-defined]
 
     def action_walk(self, direction: int) -> None:
         if direction < 0:

@@ -145,10 +145,11 @@ class EventTable(ScrollView, can_focus=True):
         return view[self.cursor] if 0 <= self.cursor < len(view) else None
 
     def select_seq(self, seq: int) -> None:
-        if seq in self.index.view:
-            self.cursor = self.index.view.index(seq)
-            self._follow()
-            self.refresh()
+        """Move the cursor to event `seq` (as a user move: it then stays on it)."""
+        try:
+            self._go(self.index.view.index(seq))
+        except ValueError:
+            pass
 
     # -- keys ----------------------------------------------------------------------------
 
