@@ -74,7 +74,11 @@ def render_audit_human(result: Result, label: str, stream: TextIO | None = None,
         summary = len(children) > FULL_LISTING
     s = _texts(result.subject)
     label = shown(label)
-    stream.write(f"Audit of {shown(subject_text(s.get('subject')))} ({label})\n")
+    named = subject_text(s.get("subject"))
+    if named.startswith("("):  # nothing verified names a subject: lead with the input
+        stream.write(f"Audit of {label} {named}\n")
+    else:
+        stream.write(f"Audit of {shown(named)} ({label})\n")
     target = s.get("target")
     if isinstance(target, str) and target and target != label:
         stream.write(f"  claimed target (the source's claim, not evidence): {target}\n")
