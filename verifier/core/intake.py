@@ -231,10 +231,10 @@ def _encodable(s: str) -> bool:
     return True
 
 
-def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
-    """Strictly parse JSON bytes. Raises `Malformed` with a specific reason."""
+def _text(data: Any, limits: Limits, who: str) -> tuple[bytes, str]:
+    """I1 size and UTF-8 rules shared by `parse` and `load`: (bytes, decoded text)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("parse() takes bytes")
+        raise TypeError(f"{who}() takes bytes")
     data = bytes(data)
     if len(data) > limits.max_document_bytes:
         raise Malformed(
@@ -242,9 +242,14 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
             f"{len(data)} bytes exceeds the {limits.max_document_bytes}-byte limit",
         )
     try:
-        text = data.decode("utf-8")
+        return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+
+
+def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
+    """Strictly parse JSON bytes. Raises `Malformed` with a specific reason."""
+    data, text = _text(data, limits, "parse")
     skeleton = data.translate(None, _SKELETON_DROP)
     openers = skeleton.count(b"[") + skeleton.count(b"{")
     if _nests_deeper(data, limits.max_depth, openers):
@@ -282,18 +287,7 @@ def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
 
     Raises `Malformed`. Unlike `parse` it does not look for the fast canonical path.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("load() takes bytes")
-    data = bytes(data)
-    if len(data) > limits.max_document_bytes:
-        raise Malformed(
-            ReasonCode.INPUT_TOO_LARGE,
-            f"{len(data)} bytes exceeds the {limits.max_document_bytes}-byte limit",
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Malformed(ReasonCode.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    data, text = _text(data, limits, "load")
     if _nests_deeper(data, limits.max_depth, data.count(b"[") + data.count(b"{")):
         raise Malformed(ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
     value = _decode(_SCAN, text)
