@@ -26,7 +26,7 @@ _BAD_LINE = b'{"__unparseable_line__":'  # forces a malformed verdict with the k
 _HEX = re.compile(rb"(?:[0-9a-fA-F]{2})*")
 
 
-def _lines(stream, cap: int) -> Iterator[bytes]:
+def bounded_lines(stream, cap: int) -> Iterator[bytes]:
     """Lines of at most `cap` bytes (+ line end). A longer line is never held whole: its
     first cap + 1 bytes stand for it (the kernel calls them input_too_large), the rest is
     read past in bounded pieces."""
@@ -43,8 +43,11 @@ def _lines(stream, cap: int) -> Iterator[bytes]:
             yield raw
 
 
-def _items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
-    for raw in _lines(stream, limits.max_document_bytes):
+def line_items(stream, limits: Limits) -> Iterator[tuple[bytes, bytes | None]]:
+    """(envelope bytes, payload bytes | None) per non-blank line: a wrapper line is
+    unwrapped to its exact bytes, any other line is the envelope itself. A line the kernel
+    would reject is passed on (or replaced by a bad-line marker) so its verdict names why."""
+    for raw in bounded_lines(stream, limits.max_document_bytes):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -87,7 +90,7 @@ def run_jsonl(path: str, *, policy: Policy, limits: Limits, workers: int | None,
     reasons: Counter[str] = Counter()
     worst = Status.VERIFIED
     try:
-        for n, verdict in enumerate(verify_many(_items(stream, limits), policy=policy,
+        for n, verdict in enumerate(verify_many(line_items(stream, limits), policy=policy,
                                                 limits=limits, workers=workers,
                                                 scheduler=scheduler), 1):
             counts[verdict.status.value] += 1

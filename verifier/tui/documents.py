@@ -14,8 +14,7 @@ from typing import Any, Iterator
 
 from verifier.audit.stream import AuditRun, EventResult, SourceInfo, worst
 from verifier.cli.inputs import InputError, read_input
-from verifier.cli.jsonl import _items as jsonl_items
-from verifier.cli.jsonl import _lines as jsonl_lines
+from verifier.cli.jsonl import bounded_lines, line_items
 from verifier.cli.options import build_policy, failure_result
 from verifier.core.detect import verify_document
 from verifier.core.limits import Limits
@@ -86,13 +85,13 @@ def _jsonl_run(path: str, info: SourceInfo, policy: Any, env_policy: Any,
     seen: list[tuple[Status, Any]] = []
 
     def events() -> Iterator[EventResult]:
-        lines = jsonl_lines(fh, limits.max_document_bytes)  # bounded, as verify --jsonl
+        lines = bounded_lines(fh, limits.max_document_bytes)  # bounded, as verify --jsonl
         while True:
             start = fh.tell()  # the generator reads only when asked: this is the line's start
             raw = next(lines, None)
             if raw is None:
                 return
-            item = next(jsonl_items(io.BytesIO(raw), limits), None)
+            item = next(line_items(io.BytesIO(raw), limits), None)
             if item is None:  # a blank line
                 continue
             seq = len(offsets)
@@ -107,7 +106,7 @@ def _jsonl_run(path: str, info: SourceInfo, policy: Any, env_policy: Any,
             return None
         with open(path, "rb") as again:
             again.seek(offsets[seq])
-            item = next(jsonl_items(again, limits), None)
+            item = next(line_items(again, limits), None)
         return EventRecord(None, envelope=item[0], payload=item[1]) if item else None
 
     return AuditRun(info, policy, events, lambda: _finish(seen, "line"), loader=load,
