@@ -12,7 +12,6 @@ No MLflow and no network library is imported here.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Any, BinaryIO
 
 from verifier import __version__
 from verifier.core.reasons import ReasonCode
+from verifier.gcpause import gc_paused
 from verifier.sources.bundle_v2 import BundleLimits, fetch_claim, load_json, str_map
 from verifier.sources.errors import BundleError
 from verifier.sources.model import Collection, EventRecord
@@ -174,13 +174,8 @@ def read_v1(zf: SafeZip, manifest: dict[str, Any]) -> Collection:
 
     The cyclic collector is paused meanwhile: the manifest and the records are millions of
     acyclic containers that full collections would only walk again and again."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _Reader(zf, manifest).collection()
-    finally:
-        if paused:
-            gc.enable()
 
 
 _load, _str_map = load_json, str_map
@@ -198,10 +193,13 @@ class _Reader:
         self.listed = self._listed(manifest.get("members"))
         manifest["members"] = None  # indexed now; free it before records are built
 
-    def _listed(self, members: Any) -> dict[str, tuple[str, int] | None]:
+    def _listed(self, members: Any, *, bulk: bool = True) -> dict[str, tuple[str, int] | None]:
+        """Index the manifest's member list. `bulk` tries the C-level pass first (falls back
+        to the entry loop, which names the first bad entry); False runs the loop alone, so a
+        test can pin both paths to the same outcome."""
         if not isinstance(members, list):
             raise BundleError(_M, "manifest.members is not a list")
-        listed = _listed_in_bulk(members, self.zf)
+        listed = _listed_in_bulk(members, self.zf) if bulk else None
         if listed is not None:
             return listed
         listed = {}
