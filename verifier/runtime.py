@@ -1,4 +1,4 @@
-"""Where bulk work runs: the one process pool, Dask hand-off and GC pause of the verifier.
+"""Where bulk work runs: the one process pool and Dask hand-off (and, re-exported, the GC pause).
 
 `ordered_map(fn, tasks, ...)` calls `fn(task)` for every task and yields the results in
 task order, with at most `workers * prefetch` tasks in flight, so memory stays bounded
@@ -15,26 +15,12 @@ import gc
 import multiprocessing
 import threading
 from collections import deque
-from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from verifier.gcpause import gc_paused  # re-exported: the one GC pause lives below sources
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk step. A bulk verify allocates millions
-    of acyclic containers; each full collection would walk all live ones again and free
-    nothing. Reference counting still frees everything; the previous state is restored."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def pool_context() -> Any:
