@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# re-exported: the commands import them from here
+from verifier.cli.outfile import UsageError, check_output_path
+
 DEFAULT_GATEWAYS = ("https://turbo-gateway.com", "https://ardrive.net")
 _NAME_VERSION = re.compile(r"[^/:@\s][^/@]*/[0-9]+")
 _TARGET_PREFIXES = ("models:/", "runs:/", "traces:/")
@@ -73,14 +76,14 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
                    "cluster extra: pip install 'ario-verifier[cluster]'); the lineage checks "
                    "and the verdict stay in this process (docs/cluster.md)")
     p.add_argument("--events-out", metavar="FILE.jsonl",
-                   help="write one JSON object per event to FILE as the events are decided")
+                   help="write one JSON object per event to FILE as the events are decided "
+                   "(FILE appears once the audit has finished)")
+    p.add_argument("--force", action="store_true",
+                   help="replace existing output files (regular files only)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-
-class UsageError(Exception):
-    """A command line that cannot be acted on (exit 2)."""
 
 
 
@@ -121,21 +124,6 @@ def to_target(text: str) -> str:
     raise UsageError(f"{text!r} is not a target: expected models:/NAME/VERSION, runs:/RUN_ID, "
                      "traces:/TRACE_ID or NAME/VERSION")
 
-
-
-def check_output_path(path: str, force: bool) -> None:
-    """The one rule for files a command creates (`export -o`, `keys generate --out`): the
-    parent directory must exist (a typo never creates directories) and an existing file is
-    replaced only with --force (the write itself is atomic: a temporary file renamed into
-    place). Raises UsageError."""
-    target = Path(path)
-    parent = target.parent
-    if target.is_dir():
-        raise UsageError(f"{path}: is a directory")
-    if not parent.is_dir():
-        raise UsageError(f"{path}: directory {parent} does not exist (create it first)")
-    if (target.exists() or target.is_symlink()) and not force:
-        raise UsageError(f"{path}: already exists; pass --force to replace it")
 
 
 def build_policy(args: argparse.Namespace) -> Any:
@@ -308,23 +296,44 @@ def open_audit(args: argparse.Namespace, source: str | None = None) -> Any:
                               {**info.details, **collection.source})
         run = _stream(collection, args, info, policy, limits, claims)
     run.tracking_uri = where if kind == "mlflow" else None  # for --write-tags; never printed
-    _events_out(run, getattr(args, "events_out", None))
+    _events_out(run, getattr(args, "events_out", None), bool(getattr(args, "force", False)))
     return run
 
 
-def _events_out(run: Any, path: str | None) -> None:
-    """`--events-out FILE.jsonl`: one `EventResult.to_json()` line per event, as decided."""
+def _events_out(run: Any, path: str | None, force: bool) -> None:
+    """`--events-out FILE.jsonl`: one `EventResult.to_json()` line per event, as decided,
+    into a temporary file that becomes FILE when the audit has finished (the output rule of
+    outfile.py; an interrupted audit leaves FILE as it was)."""
     if not path:
         return
     import json
 
+    from verifier.cli.outfile import AtomicText
+
     try:
-        fh = open(path, "w", encoding="utf-8")
+        check_output_path(path, force)
+        out = AtomicText(path, force)
     except OSError as exc:
         run.close()
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    dumps = json.dumps
-    run.add_sink(lambda ev: fh.write(dumps(ev.to_json(), ensure_ascii=True) + "\n"), fh.close)
+    except UsageError:
+        run.close()
+        raise
+
+    def close() -> None:
+        if not run.finished:
+            out.discard()
+            return
+        try:
+            out.commit()
+        except (OSError, UsageError) as exc:
+            from verifier.core.textsafe import shown
+
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            sys.stderr.write(f"ario-verifier: error: cannot write {shown(path)}: {shown(str(why))}\n")
+
+    dumps, write = json.dumps, out.fh.write
+    run.add_sink(lambda ev: write(dumps(ev.to_json(), ensure_ascii=True) + "\n"), close)
 
 
 def _stream_bundle(path: str, args: argparse.Namespace, info: Any, policy: Any, limits: Any,

@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audit bundle, or models:/NAME/VERSION, runs:/ID, traces:/ID, NAME/VERSION")
     p.add_argument("-o", "--output", metavar="REPORT.pdf", help="the PDF to write")
     p.add_argument("--html", metavar="REPORT.html", help="also (or only) write the report as HTML")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--attach-max-bytes", type=int, default=DEFAULT_ATTACH_MAX, metavar="N",
                    help="attach the audit bundle only when at most N bytes (default 32 MiB)")
     add_source_options(p)
