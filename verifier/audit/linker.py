@@ -29,6 +29,7 @@ from verifier.core.chain_rules import (
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import Check, passed, problem, skipped
 
+from .flatindex import FlatIndex
 from .lineage import _GENESIS, _HIDDEN, CHAIN
 
 #: The lineage graph (nodes, edges, roots, dangling) is kept in full up to this many nodes.
@@ -68,8 +69,8 @@ def _claimed(claim: bytes) -> str:
 
 
 def _event_key(value: str) -> bytes | str:
-    """A lowercase canonical UUID as its 16 bytes, anything else as itself (one-to-one:
-    a str never equals a bytes)."""
+    """A lowercase canonical UUID as its 16 bytes (for the flat index), anything else as
+    itself (one-to-one: a str never equals a bytes)."""
     return bytes.fromhex(value.replace("-", "")) if len(value) == 36 and _UUID.fullmatch(value) else value
 
 
@@ -83,16 +84,17 @@ class StreamLinker:
         self.keys: list[str] = []
         self.other_keys: set[str] = set()    # keys that are not their node's tx id
         self.tx_unkeyed: set[str] = set()    # tx ids no node has as its key (yet)
-        self.canon = array("q")
-        self.pred = array("q")
+        self.canon = array("i")
+        self.pred = array("i")
         self.via = bytearray()
-        self.meta = array("l")               # index into self.combos
+        self.meta = array("i")               # index into self.combos
         self.combos: list[tuple] = []        # interned (profile, event_type, public_key)
         self._combo_ix: dict[tuple, int] = {}
-        self.first_fp: dict[bytes, int] = {}
+        self.first_fp = FlatIndex(32)          # SHA-256 of the fingerprint -> first node
         self.tx_index: dict[str, int] = {}
-        self.event_index: dict[bytes | str, int] = {}
-        self.hash_index: dict[bytes, Any] = {}  # payload hash bytes -> index | [indices]
+        self.uuid_index = FlatIndex(16)        # canonical UUID event id -> first node
+        self.event_index: dict[str, int] = {}  # any other event id -> first node
+        self.hash_index = FlatIndex(32)        # payload hash bytes -> nodes
         self.dup_groups: dict[tuple[str, str], list[int]] = {}
         # linear-chain claims (L5): family + named predecessor (compact) -> i | [i...]
         self.claims: dict[bytes, Any] = {}
@@ -123,7 +125,11 @@ class StreamLinker:
         self.keys.append(key)
         c = i
         if nd.fingerprint is not None:
-            c = self.first_fp.setdefault(_digest(nd.fingerprint), i)
+            fp = _digest(nd.fingerprint)
+            c = self.first_fp.first(fp)
+            if c < 0:
+                c = i
+                self.first_fp.add(fp, i)
         self.canon.append(c)
         self.pred.append(-1)
         self.via.append(0)
@@ -148,13 +154,7 @@ class StreamLinker:
             self.rotations.setdefault(nd.public_key, set()).add(nd.rotates_to)
         hkey = _hash_key(nd.payload_hash) if nd.payload_hash is not None else None
         if hkey is not None:
-            have = self.hash_index.get(hkey)
-            if have is None:
-                self.hash_index[hkey] = i
-            elif isinstance(have, list):
-                have.append(i)
-            else:
-                self.hash_index[hkey] = [have, i]
+            self.hash_index.add(hkey, i)
         return i, self._link(i, nd, key)
 
     def _taken(self, key: str) -> bool:
@@ -163,14 +163,24 @@ class StreamLinker:
         return key in self.other_keys or (key in self.tx_index and key not in self.tx_unkeyed)
 
     def _duplicates(self, nd: ChainNode, c: int) -> None:
-        for kind, value, index, ikey in (
-                ("tx", nd.tx_id, self.tx_index, nd.tx_id),
-                ("event", nd.event_id, self.event_index,
-                 _event_key(nd.event_id) if nd.event_id is not None else None)):
-            if value is not None and index.setdefault(ikey, c) != c:  # type: ignore[arg-type]
-                group = self.dup_groups.setdefault((kind, value), [index[ikey]])  # type: ignore[index]
-                if c not in group:
-                    group.append(c)
+        if nd.tx_id is not None:
+            self._group("tx", nd.tx_id, self.tx_index.setdefault(nd.tx_id, c), c)
+        if nd.event_id is not None:
+            ekey = _event_key(nd.event_id)
+            if isinstance(ekey, bytes):
+                first = self.uuid_index.first(ekey)
+                if first < 0:
+                    self.uuid_index.add(ekey, c)
+                    first = c
+            else:
+                first = self.event_index.setdefault(ekey, c)
+            self._group("event", nd.event_id, first, c)
+
+    def _group(self, kind: str, value: str, first: int, c: int) -> None:
+        if first != c:
+            group = self.dup_groups.setdefault((kind, value), [first])
+            if c not in group:
+                group.append(c)
 
     def _link(self, i: int, nd: ChainNode, key: str) -> Check | None:
         prev = nd.previous_hash
@@ -220,8 +230,7 @@ class StreamLinker:
         if form == VIA_TX:
             p = self.tx_index.get(prev, -1)
             return (p, self._why(rule, i, p)) if p >= 0 else (-1, None)
-        have = self.hash_index.get(bytes.fromhex(prev), ())  # VIA_HASH: 64 lowercase hex
-        cands = have if isinstance(have, list) else (have,) if isinstance(have, int) else ()
+        cands = self.hash_index.all(bytes.fromhex(prev))  # VIA_HASH: 64 lowercase hex
         first_why = None
         for cand in cands:
             why = self._why(rule, i, cand)
