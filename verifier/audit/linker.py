@@ -7,8 +7,9 @@ yet (or whose signer change may be excused by a rotation seen later) waits in a 
 pending record and is decided by `finish()`. A decision made early is one that no later
 node can change: the linker's tie-break is input order, so an earlier allowed candidate
 always wins. The index per node: its unique key, a few integers (canonical copy,
-predecessor, interned profile/type/signer), and dictionary entries for its tx id, event id,
-payload hash, fingerprint digest and linear-chain claim (spec/audit.md, "Memory").
+predecessor, interned profile/type/signer), a dictionary entry for its tx id (and its
+linear-chain claim), and exact flat-table entries (`FlatIndex`) for its payload hash,
+fingerprint digest and UUID event id (spec/audit.md §8, "Memory").
 
 `finish()` returns the pending nodes' checks, the set-level checks (duplicates, link
 summary, signers, forks, cycles: the same list and order as `chain_findings`) and the
