@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from verifier.cli.main import main
-from verifier.cli.seed_forms import run_seed_verify
 
 pytestmark = pytest.mark.slow
 MODEL = "models:/ario-demo-model/1"
@@ -89,19 +88,26 @@ def test_seed_forms_against_mlflow_tracking_uri(demo, capsys, monkeypatch):
     assert (code, doc["status"]) == (0, "verified")
     training = next(e for e in doc["events"] if e["subject"]["event_type"] == "training_complete")
     run_id = training["subject"]["entity"]["run_id"]
-    # the lead's `verify` delegates its seed forms here (flags parsed by run_seed_verify)
-    assert run_seed_verify("run", run_id, ["--offline", "--json", "-q"]) == 0
+    # the ar-io-mlflow CLI's forms, parsed once by the verify parser
+    assert main(["verify", "run", run_id, "--offline", "--json", "-q"]) == 0
     run_doc = json.loads(capsys.readouterr().out)
     assert {e["subject"]["event_type"] for e in run_doc["events"]} == {"training_complete", "dataset"}
-    assert run_seed_verify("model", "ario-demo-model/1", ["--offline", "-q"]) == 0
+    assert main(["verify", "model", "ario-demo-model/1", "--offline", "-q"]) == 0
     capsys.readouterr()
     prediction = next(e for e in doc["events"] if e["subject"]["event_type"] == "prediction")
     trace_id = prediction["subject"]["entity"].get("trace_id")
     assert trace_id
-    assert run_seed_verify("trace", trace_id, ["--offline", "--json", "-q"]) == 0
+    events = work / "trace-events.jsonl"
+    assert main(["verify", "--offline", "trace", trace_id, "--json", "-q",
+                 "--events-out", str(events)]) == 0
     trace_doc = json.loads(capsys.readouterr().out)
+    lines = [json.loads(x) for x in events.read_text().splitlines()]
+    key = lambda e: json.dumps(e["subject"], sort_keys=True)  # noqa: E731
+    assert lines and sorted(map(key, lines)) == sorted(map(key, trace_doc["events"]))
     assert any(e["subject"]["event_type"] == "prediction" for e in trace_doc["events"])
-    assert run_seed_verify("model", "ario-demo-model/1", ["--no-such-flag"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", "model", "ario-demo-model/1", "--no-such-flag"])
+    assert exc.value.code == 2
 
 
 def test_write_tags_back_to_mlflow(demo, capsys):

@@ -73,9 +73,16 @@ def test_missing_file_and_directory_are_named(capsys, tmp_path, monkeypatch):
     (["audit", "x.zip", "--gateway", "https://a.example", "--gateway", "https://a.example/",
       "--quorum", "2"], "1 repeated --gateway value(s) count once"),
     (["verify", "x.json", "--tracking-uri", "sqlite:///m.db"], "verify run|model|trace"),
+    # the audit's options are parsed once by `verify`, and refused for a single document
+    (["verify", "x.json", "--offline"], "--offline applies to audit bundles (ZIP)"),
+    (["verify", "x.json", "-q"], "-q applies to audit bundles (ZIP)"),
+    (["verify", "x.json", "--jsonl", "--events-out", "e.jsonl"], "--events-out applies"),
+    (["verify", "x.json", "extra"], "unexpected argument 'extra'"),
+    (["verify", "run", "abc123"], "set MLFLOW_TRACKING_URI or pass --tracking-uri"),
 ])
 def test_option_validation(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     (tmp_path / "x.json").write_text("{}")
     (tmp_path / "x.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     code, out, err = run(capsys, *argv)

@@ -84,17 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seed_form(argv: list[str]) -> tuple[str, str, list[str]] | None:
-    """`verify run|model|trace ID [flags]` (the ar-io-mlflow CLI's forms), unless a file of
-    that name exists; those forms take audit flags, which `verify PATH` does not."""
-    if len(argv) >= 3 and argv[0] == "verify" and argv[1] in ("run", "model", "trace"):
-        from pathlib import Path
-
-        if not Path(argv[1]).exists() and not argv[2].startswith("-"):
-            return argv[1], argv[2], argv[3:]
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     from verifier.sources.mlflow_env import disable_mlflow_phone_home
 
@@ -123,11 +112,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    seed = _seed_form(argv)
-    if seed is not None:
-        from verifier.cli.seed_forms import run_seed_verify
-
-        return run_seed_verify(*seed)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -1,5 +1,8 @@
 """`ario-verifier verify PATH|-`: verify one envelope, inclusion bundle, evidence bundle or
-audit bundle (ZIP) offline. Exit codes come from the status (cli/exitcodes.py)."""
+audit bundle (ZIP) offline; `verify --jsonl` streams one envelope per line; the ar-io-mlflow
+CLI's forms `verify run|model|trace ID` audit that MLflow target. One parser takes every
+option (the audit's come from options.py) and `run` routes the input. Exit codes come from
+the status (cli/exitcodes.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from verifier.cli.options import positive_int
+from verifier.cli.options import add_policy_options, add_source_options
 from verifier.core.textsafe import shown
 
 SEED_FORMS = ("run", "model", "trace")
+#: options only an audit uses (a seed form or an audit bundle ZIP); given with a single
+#: document or --jsonl they are usage errors, not silently ignored.
+_AUDIT_ONLY = ("gateway", "quorum", "offline", "no_cache", "require_binding",
+               "require_receipts", "receipt_signer", "ario_verify_url",
+               "min_attestation_level", "events_out", "force", "quiet", "write_tags")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,30 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="file to verify, or '-' for stdin")
     p.add_argument("ident", nargs="?", help=argparse.SUPPRESS)
     p.add_argument("--payload", metavar="FILE", help="committed payload bytes (external binding)")
-    p.add_argument("--allow-legacy", action="store_true",
-                   help="accept envelopes without spec_version (ar-io-mlflow 0.1.0)")
-    p.add_argument("--trusted-keys", metavar="FILE",
-                   help="file of allowed Ed25519 public keys: hex one per line, a JSON list, "
-                   "or a key file from `keys generate` (only its public key is read)")
-    p.add_argument("--max-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
-                   help="refuse a document larger than N bytes; in an audit bundle ZIP, each "
-                   "envelope, payload, data item, receipt and surface (uncompressed, checked "
-                   "before inflating), as `audit --max-bytes` (default 64 MiB)")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--jsonl", action="store_true",
                    help="PATH holds one envelope per line; stream-verify on all cores")
     p.add_argument("--summary", action="store_true",
                    help="with --jsonl or an audit bundle: print only the summary")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="with --jsonl: worker processes (default: CPU count)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="with --jsonl: verify on this Dask distributed cluster instead of local "
-                   "processes (needs the cluster extra; docs/cluster.md)")
-    p.add_argument("--tracking-uri", metavar="URI",
-                   help="with `verify run|model|trace ID` (the ar-io-mlflow CLI's forms, "
-                   "audits; see `audit --help` for their options): the MLflow store "
-                   "(default $MLFLOW_TRACKING_URI)")
-    p.set_defaults(func=run)
+    p.add_argument("--write-tags", action="store_true",
+                   help="with `verify run|model|trace ID`: write ario.verify_status / "
+                   "ario.attestation_* tags back to MLflow")
+    # The audit's options, once (options.py): the seed forms and audit bundles use them all;
+    # a single document or --jsonl refuses those in _AUDIT_ONLY.
+    add_source_options(p)
+    add_policy_options(p)
+    p.set_defaults(func=run, audit_defaults={d: p.get_default(d) for d in _AUDIT_ONLY})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,12 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from verifier.core.reasons import ReasonCode
     from verifier.core.result import malformed_result
 
-    if args.path in SEED_FORMS and args.ident and not Path(args.path).exists():
-        from verifier.cli.seed_forms import run_seed_verify
-
-        return run_seed_verify(args.path, args.ident, _passthrough(args))
+    if args.path in SEED_FORMS and args.ident is not None and not Path(args.path).exists():
+        return _run_seed(args)
     if args.ident:
-        sys.stderr.write(f"ario-verifier verify: error: unexpected argument {args.ident!r}\n")
+        sys.stderr.write(f"ario-verifier verify: error: unexpected argument {shown(args.ident)!r}\n")
         return EXIT_USAGE
     if args.tracking_uri:
         sys.stderr.write("ario-verifier verify: error: --tracking-uri applies to "
@@ -81,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     limits = Limits(max_document_bytes=args.max_bytes)
     if args.jsonl:
-        return _run_jsonl(args, limits)
+        return EXIT_USAGE if _audit_only_given(args) else _run_jsonl(args, limits)
     try:
         trusted = load_trusted_keys(args.trusted_keys) if args.trusted_keys else None
     except InputError as exc:  # the keys file is at fault, not the document
@@ -95,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
                 return audit_cmd.run(args, str(doc), label=args.path)
             data = doc
+        if _audit_only_given(args):
+            return EXIT_USAGE
         payload = read_input(args.payload, limits.max_document_bytes) if args.payload else None
     except InputError as exc:
         result = malformed_result("document", "intake", exc.reason, exc.detail)
@@ -119,9 +115,6 @@ def _run_jsonl(args: argparse.Namespace, limits) -> int:
     if args.payload:
         sys.stderr.write("ario-verifier verify: error: --payload does not apply to --jsonl "
                          "(put payloads in the lines)\n")
-        return EXIT_USAGE
-    if args.workers is not None and args.workers < 1:
-        sys.stderr.write("ario-verifier verify: error: --workers must be at least 1\n")
         return EXIT_USAGE
     try:
         trusted = load_trusted_keys(args.trusted_keys) if args.trusted_keys else None
@@ -152,14 +145,36 @@ def _emit(args, result, label, render_human, render_json, exit_code, error: str 
     return exit_code(result.status)
 
 
-def _passthrough(args: argparse.Namespace) -> list[str]:
-    rest: list[str] = []
-    if args.allow_legacy:
-        rest.append("--allow-legacy")
-    if args.trusted_keys:
-        rest += ["--trusted-keys", args.trusted_keys]
-    if args.json:
-        rest.append("--json")
-    if args.tracking_uri:
-        rest += ["--tracking-uri", args.tracking_uri]
-    return rest
+def _audit_only_given(args: argparse.Namespace) -> bool:
+    """Whether an audit-only option was given for a single document or --jsonl (the error
+    line is then written)."""
+    for dest, default in args.audit_defaults.items():
+        if getattr(args, dest) != default:
+            flag = "-q" if dest == "quiet" else "--" + dest.replace("_", "-")
+            sys.stderr.write(f"ario-verifier verify: error: {flag} applies to audit bundles (ZIP) "
+                             "and `verify run|model|trace ID` only\n")
+            return True
+    return False
+
+
+def _run_seed(args: argparse.Namespace) -> int:
+    """`verify run RUN_ID`, `verify model NAME[/VERSION]` (version 1 by default, as the
+    ar-io-mlflow CLI), `verify trace TRACE_ID`: an audit of that MLflow target against
+    --tracking-uri or $MLFLOW_TRACKING_URI, with the audit's options and exit codes."""
+    import os
+
+    from verifier.cli import audit_cmd
+    from verifier.cli.exitcodes import EXIT_USAGE
+
+    kind, ident = args.path, args.ident
+    if kind == "model":
+        name, _, version = ident.rpartition("/")
+        target = f"models:/{name}/{version}" if name else f"models:/{ident}/1"
+    else:
+        target = f"{'runs' if kind == 'run' else 'traces'}:/{ident}"
+    args.tracking_uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not args.tracking_uri:
+        sys.stderr.write(f"ario-verifier verify {kind}: error: set MLFLOW_TRACKING_URI or pass "
+                         "--tracking-uri\n")
+        return EXIT_USAGE
+    return audit_cmd.run(args, target)
