@@ -96,3 +96,13 @@ def test_interrupted_audit_leaves_the_old_file(bundle, tmp_path):
         next(iter(run))  # stop after the first event
     assert out.read_text() == "old\n"
     assert sorted(os.listdir(tmp_path)) == ["events.jsonl"]
+
+
+def test_file_mode_follows_the_umask_like_a_plain_open(bundle, tmp_path):
+    out = tmp_path / "events.jsonl"
+    old = os.umask(0o027)
+    try:
+        assert _audit(bundle, out) == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640

@@ -7,8 +7,8 @@ once the command succeeds)."""
 from __future__ import annotations
 
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -38,9 +38,10 @@ class AtomicText:
 
     def __init__(self, path: str, force: bool) -> None:
         self.path, self.force = Path(path), force
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        self.tmp = Path(tmp)
+        # O_EXCL with a random name, as mkstemp, but mode 0666 less the umask (what a plain
+        # open() gives), not mkstemp's 0600: the output is shared like any report file.
+        self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self.fh: TextIO = os.fdopen(fd, "w", encoding="utf-8")
 
     def commit(self) -> None:
