@@ -58,6 +58,16 @@ async def settle(pilot: Any, app: BrowseApp, timeout: float = 30.0) -> None:
     await pilot.pause(0.25)
 
 
+async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait until `condition()` holds (the app answers through its child process, so how
+    long that takes depends on the machine's load); fail clearly after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        assert loop.time() < end, "the app did not get there in time"
+        await pilot.pause(0.02)
+
+
 def drive(argv: list[str], script: Callable[[Any, BrowseApp], Awaitable[None]],
           size: tuple[int, int] = SIZE) -> BrowseApp:
     """Run the app headless on `argv`, wait for the verdict, then run `script(pilot, app)`."""

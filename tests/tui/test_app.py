@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from browse_util import drive
+from browse_util import drive, until
 
 from verifier.core.reasons import Status
 from verifier.tui.detail import DetailScreen
@@ -32,10 +32,7 @@ def test_failed_bundle_shows_the_failure_first_and_its_diff(bundle):
         table = app.query_one("#events", EventTable)
         seen["first"] = app.index.rows[table.current]
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                break
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
         await pilot.pause(0.1)
         seen["detail"] = _plain(app)
         seen["diff"] = app.screen.detail.diff
@@ -215,10 +212,7 @@ def test_export_json_matches_audit_json(bundle, tmp_path, capsys):
 
     async def script(pilot, app):
         app.feed.request("export", "json", str(out))
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if out.exists() and out.stat().st_size:
-                break
+        await until(pilot, lambda: out.exists() and out.stat().st_size)
         await pilot.pause(0.2)
 
     drive(argv, script)
@@ -323,10 +317,7 @@ def test_every_event_detail_opens_on_odd_bundles(bundle, name):
         seen["status"] = app.summary.status
         for seq in list(app.index.view):
             app.open_event(seq)
-            for _ in range(100):
-                await pilot.pause(0.02)
-                if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                    break
+            await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
             assert app.screen.detail is not None and app.screen.detail.seq == seq
             await pilot.pause(0.05)  # the frame that shows it
             seen["opened"] += 1
@@ -388,10 +379,7 @@ def test_one_proof_json_with_its_payload(tmp_path):
     async def script(pilot, app):
         seen["main"] = _plain(app)
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                break
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
         seen["detail"] = app.screen.detail
         await pilot.press("escape")
         await pilot.pause(0.05)
@@ -433,10 +421,7 @@ def test_an_evidence_bundle_shows_its_parts(tmp_path):
 
     async def script(pilot, app):
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                break
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
         await pilot.pause(0.1)
         seen["text"] = _plain(app)
         seen["children"] = len(app.screen.detail.result.children)
@@ -451,10 +436,7 @@ def test_copy_hash_and_event_json_from_the_detail(bundle):
 
     async def script(pilot, app):
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                break
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
         seq = app.screen.seq
         await pilot.press("h")
         await pilot.pause(0.05)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browse_util import drive
+from browse_util import drive, until
 
 from verifier.tui.detail import DetailScreen
 
@@ -57,10 +57,7 @@ def test_detail_of_the_failed_event(bundle, tmp_path):
 
     async def script(pilot, app):
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, DetailScreen) and app.screen.detail is not None:
-                break
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None)
         await pilot.pause(0.2)
         shots["svg"] = app.export_screenshot()
 
