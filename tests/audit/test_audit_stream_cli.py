@@ -12,7 +12,7 @@ import json
 from audit_factory import build_lineage
 from verifier.cli import audit_cmd
 from verifier.cli.main import build_parser
-from verifier.cli.options import open_audit
+from verifier.cli.auditrun import open_audit
 from verifier.sources.bundle_v2_write import write_bundle_v2
 
 

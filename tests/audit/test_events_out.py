@@ -11,7 +11,7 @@ import pytest
 
 from audit_factory import build_lineage
 from verifier.cli.main import build_parser, main
-from verifier.cli.options import open_audit
+from verifier.cli.auditrun import open_audit
 from verifier.sources.bundle_v2_write import write_bundle_v2
 
 

@@ -13,9 +13,8 @@ import argparse
 import sys
 from typing import Any
 
-from verifier.cli.options import (
-    UsageError, add_policy_options, add_source_options, classify, open_audit,
-)
+from verifier.cli.auditrun import open_audit
+from verifier.cli.options import UsageError, add_policy_options, add_source_options, classify
 from verifier.core.textsafe import shown
 
 

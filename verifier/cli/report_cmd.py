@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
                         "(or write only --html)")
     if args.attach_max_bytes < 0:
         return fail("--attach-max-bytes must not be negative")
-    from verifier.cli.options import Progress, open_audit
+    from verifier.cli.auditrun import open_audit
+    from verifier.cli.options import Progress
     from verifier.report.build import OutputExists, ReportRequest, build_report
 
     try:

@@ -15,7 +15,8 @@ from typing import Any, Iterator
 from verifier.audit.stream import AuditRun, EventResult, SourceInfo, worst
 from verifier.cli.inputs import InputError, read_input
 from verifier.cli.jsonl import bounded_lines, line_items
-from verifier.cli.options import build_policy, failure_result
+from verifier.cli.auditrun import failure_result
+from verifier.cli.options import build_policy
 from verifier.core.detect import verify_document
 from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode, Status

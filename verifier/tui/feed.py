@@ -39,7 +39,7 @@ class Spec:
 def open_run(spec: Spec) -> Any:
     """The `AuditRun` for a spec (raises UsageError for a command line that cannot work)."""
     if spec.mode == "audit":
-        from verifier.cli.options import open_audit
+        from verifier.cli.auditrun import open_audit
 
         return open_audit(spec.args)
     from .documents import open_documents
