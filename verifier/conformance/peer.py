@@ -53,6 +53,7 @@ from verifier.core.intake import load
 
 from .corpus import Corpus, CorpusError, read_json
 from .model import REJECTED, Case, Expected
+from .rfc9162_ref import inclusion_ok, leaf_hash, mth
 
 KIND = "ar-io-proof"
 _PIN_RE = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([0-9a-f]{64})`\s*\|", re.M)
@@ -134,49 +135,6 @@ def _pretty(value: Any) -> bytes:
 
 def _flip_last_byte(data: bytes) -> bytes:
     return data[:-1] + bytes([data[-1] ^ 0x01]) if data else b"\x00"
-
-
-# RFC 9162 reference used only to double-check derived must-fail inclusion cases.
-def _leaf(b: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + b).digest()
-
-
-def _node(a: bytes, b: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + a + b).digest()
-
-
-def _mth(hashes: list[bytes]) -> bytes:
-    n = len(hashes)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return hashes[0]
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return _node(_mth(hashes[:k]), _mth(hashes[k:]))
-
-
-def _inclusion_ok(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
-    if index < 0 or index >= size:
-        return False
-    if size == 1:
-        return not path and leaf == root
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = _node(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = _node(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
 
 
 class _Converter:
@@ -345,7 +303,7 @@ class _Converter:
         for i, leaf in enumerate(leaves):
             env_hex = leaf["envelope_jcs_bytes_hex"]
             env_bytes = bytes.fromhex(env_hex)
-            if _leaf(env_bytes).hex() != leaf["leaf_hash_hex"]:
+            if leaf_hash(env_bytes).hex() != leaf["leaf_hash_hex"]:
                 raise CorpusError(f"{rel}: leaf {i} of {vid} does not hash to leaf_hash_hex")
             leaf_bytes.append(env_bytes)
             record = leaf.get("event_record")
@@ -381,10 +339,10 @@ class _Converter:
 
     def _merkle_cases(self, rel: str, vid: str, leaf_bytes: list[bytes], root_hex: str,
                       leaf_hashes_hex: list[str], proofs: list[dict[str, Any]], what: str) -> None:
-        hashes = [_leaf(b) for b in leaf_bytes]
+        hashes = [leaf_hash(b) for b in leaf_bytes]
         if [x.hex() for x in hashes] != leaf_hashes_hex:
             raise CorpusError(f"{rel}: leaf hashes of {vid} differ from RFC 9162 over {what}")
-        if _mth(hashes).hex() != root_hex:
+        if mth(hashes).hex() != root_hex:
             raise CorpusError(f"{rel}: root of {vid} differs from RFC 9162")
         leaves_hex = [b.hex() for b in leaf_bytes]
         n = len(leaf_bytes)
@@ -395,7 +353,7 @@ class _Converter:
         for proof in proofs:
             i, path_hex = proof["leaf_index"], proof["audit_path_hex"]
             path = [bytes.fromhex(p) for p in path_hex]
-            if not _inclusion_ok(hashes[i], i, n, path, root):
+            if not inclusion_ok(hashes[i], i, n, path, root):
                 raise CorpusError(f"{rel}: pinned proof for leaf {i} of {vid} does not verify")
             self.add(f"{vid}.path-{i}", "merkle", {"leaves_hex": leaves_hex, "leaf_index": i},
                      "verified", None, rel, f"Audit path of leaf {i} of {n} must be byte-exact.",
@@ -406,7 +364,7 @@ class _Converter:
                      f"Pinned inclusion proof of leaf {i} of {n} verifies.")
             if n > 1:
                 j = (i + 1) % n
-                if _inclusion_ok(hashes[i], j, n, path, root):
+                if inclusion_ok(hashes[i], j, n, path, root):
                     continue  # not a must-fail case for this tree shape
                 self.add(f"{vid}.inclusion-{i}-at-{j}", "merkle", {**inclusion, "leaf_index": j},
                          "failed", "inclusion_invalid", rel,
