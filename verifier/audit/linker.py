@@ -25,7 +25,8 @@ from typing import Any, Iterable
 
 from verifier.core import mlflow_profile as mlflow
 from verifier.core.chain_rules import (
-    _FAMILY, GENESIS, VIA_TX, ChainNode, _allowed, _clean, _rotated, _short, link_form, rule_for,
+    _FAMILY, GENESIS, VIA_TX, ChainNode, _allowed, _clean, _rotated, _short, cycles, link_form,
+    rule_for,
 )
 from verifier.core.reasons import ReasonCode as R
 from verifier.core.result import Check, passed, problem, skipped
@@ -329,31 +330,8 @@ class StreamLinker:
             forks.append(problem(f"chain:fork:{target}", R.CHAIN_FORK,
                                  f"{', '.join(keys[m] for m in members)} all follow {target}"))
         checks += forks or [passed("chain:forks", "no linear chain forks")]
-        checks += self._cycles() or [passed("chain:cycles", "no cycles")]
+        checks += cycles(self.pred, self.keys)
         return tuple(checks)
-
-    def _cycles(self) -> list[Check]:
-        pred, keys = self.pred, self.keys
-        state = bytearray(len(pred))  # 0 new, 1 on the current walk, 2 finished
-        out: list[Check] = []
-        for start in range(len(pred)):
-            path: list[int] = []
-            i = start
-            while i >= 0 and state[i] == 0:
-                state[i] = 1
-                path.append(i)
-                i = pred[i]
-            if i >= 0 and state[i] == 1:
-                loop = path[path.index(i):]
-                first = min(loop)
-                at = loop.index(first)
-                loop = loop[at:] + loop[:at]
-                out.append(problem(f"chain:cycle:{keys[first]}", R.CHAIN_CYCLE,
-                                   " -> ".join(keys[j] for j in loop + [first])
-                                   + " (each follows the next)"))
-            for j in path:
-                state[j] = 2
-        return out
 
     def _graph(self, dangling: list[int]) -> dict[str, Any]:
         n = len(self.keys)

@@ -271,7 +271,7 @@ def link(nodes: Sequence[ChainNode], *, trusted_keys: Iterable[bytes] | None = N
 
     signer_checks = _signers(nodes, keys, pred, canon, trusted)
     fork_checks = _forks(linear_claims, keys, pred)
-    cycle_checks = _cycles(pred, keys)
+    cycle_checks = cycles(pred, keys)
 
     graph = {
         "nodes": [{"key": keys[i], "tx_id": nd.tx_id, "event_id": nd.event_id,
@@ -358,9 +358,10 @@ def _forks(claims: dict[tuple[str, str], list[int]], keys: list[str],
     return out or [passed("chain:forks", "no linear chain forks")]
 
 
-def _cycles(pred: list[int], keys: list[str]) -> list[Check]:
-    """L5: following predecessors must end at a root or a dangling link, never loop."""
-    state = [0] * len(pred)  # 0 new, 1 on the current walk, 2 finished
+def cycles(pred: Sequence[int], keys: Sequence[str]) -> list[Check]:
+    """L5: following predecessors (`pred[i]`, -1 for none) must end at a root or a dangling
+    link, never loop. Shared by the batch linker here and the streaming one (audit/linker)."""
+    state = bytearray(len(pred))  # 0 new, 1 on the current walk, 2 finished
     out: list[Check] = []
     for start in range(len(pred)):
         path: list[int] = []
