@@ -70,11 +70,14 @@ def run_cli(bundle: Path, argv: list[str], extra: list[psutil.Process]) -> dict:
     """One audit in its own process: wall, tree CPU, peak tree RSS, verdict."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-c", "import sys; from verifier.cli.main import main; sys.exit(main())",
-           "audit", str(bundle), "--offline", "--json", "-q", *argv]
+           "audit", str(bundle.resolve()), "--offline", "--json", "-q", *argv]
     before_extra = sum(sum(p.cpu_times()[:2]) for p in extra)
     me0 = time.process_time()
     t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # cwd=ROOT: `python -c` puts the working directory first on sys.path, which would
+    # otherwise shadow ROOT with whatever checkout the bench was started from
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             cwd=str(ROOT))
     watch = psutil.Process(child.pid)
     peak = [0]
     done = threading.Event()
