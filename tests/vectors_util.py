@@ -26,3 +26,22 @@ def peer_corpus() -> Path:
             "clone with ../shared beside the project"
         )
     return PEER_CORPUS
+
+
+def bundle_argv(name: str, where: Path) -> list[str]:
+    """Command-line arguments auditing the audit-bundle vector `name`: its ZIP written under
+    `where`, then its policy as options (shared by the report and browse tests)."""
+    v = json.loads((VECTORS / "audit_bundle" / f"audit-bundle-{name}.json").read_text())
+    path = where / f"{name}.zip"
+    path.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
+    argv = [str(path)]
+    policy = v["input"].get("policy") or {}
+    if policy.get("trusted_keys"):
+        keys = where / f"{name}-keys.txt"
+        keys.write_text("\n".join(policy["trusted_keys"]) + "\n")
+        argv += ["--trusted-keys", str(keys)]
+    for signer in policy.get("trusted_receipt_signers") or ():
+        argv += ["--receipt-signer", signer]
+    if policy.get("require_binding"):
+        argv.append("--require-binding")
+    return argv

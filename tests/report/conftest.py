@@ -3,42 +3,15 @@ policy as command-line options, and reports rendered once per module (PDFs take 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from verifier.cli.main import main
+from report_util import run_cli
+from vectors_util import bundle_argv
 
 VECTORS = Path(__file__).resolve().parents[2] / "test-vectors" / "audit_bundle"
-
-
-def bundle_argv(name: str, where: Path) -> list[str]:
-    """The vector's ZIP written under `where`, and its policy as options."""
-    v = json.loads((VECTORS / f"audit-bundle-{name}.json").read_text())
-    path = where / f"{name}.zip"
-    path.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
-    argv = [str(path)]
-    policy = v["input"].get("policy") or {}
-    if policy.get("trusted_keys"):
-        keys = where / f"{name}-keys.txt"
-        keys.write_text("\n".join(policy["trusted_keys"]) + "\n")
-        argv += ["--trusted-keys", str(keys)]
-    for signer in policy.get("trusted_receipt_signers") or ():
-        argv += ["--receipt-signer", signer]
-    if policy.get("require_binding"):
-        argv.append("--require-binding")
-    return argv
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 class Rendered:

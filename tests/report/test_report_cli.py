@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 
-from conftest import bundle_argv, run_cli
+from report_util import run_cli
+from vectors_util import bundle_argv
 
 
 def _sha(data: bytes) -> str:

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audit"))
 from audit_factory import build_lineage  # noqa: E402
 
-from conftest import run_cli  # noqa: E402
+from report_util import run_cli  # noqa: E402
 from verifier.gateway.server import GatewayServer  # noqa: E402
 from verifier.sources.bundle import write_bundle  # noqa: E402
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import bundle_argv
+from vectors_util import bundle_argv
 
 
 def _render(where: Path, argv: list[str], epoch: str) -> bytes:

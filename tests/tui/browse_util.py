@@ -13,6 +13,7 @@ import pytest
 from verifier.cli.browse_cmd import mode_of
 from verifier.cli.main import build_parser
 from verifier.tui.app import BrowseApp, make_spec
+from vectors_util import bundle_argv
 
 VECTORS = Path(__file__).resolve().parents[2] / "test-vectors" / "audit_bundle"
 SIZE = (100, 30)
@@ -26,20 +27,7 @@ def vector(name: str) -> dict[str, Any]:
 def bundle(tmp_path: Path) -> Callable[[str], list[str]]:
     """bundle(name) -> the browse argv for that vector: its ZIP and its policy."""
     def make(name: str) -> list[str]:
-        v = vector(name)
-        path = tmp_path / f"{name}.zip"
-        path.write_bytes(bytes.fromhex(v["input"]["document_hex"]))
-        argv = [str(path)]
-        policy = v["input"].get("policy") or {}
-        if policy.get("trusted_keys"):
-            keys = tmp_path / f"{name}-keys.txt"
-            keys.write_text("\n".join(policy["trusted_keys"]) + "\n")
-            argv += ["--trusted-keys", str(keys)]
-        for signer in policy.get("trusted_receipt_signers") or ():
-            argv += ["--receipt-signer", signer]
-        if policy.get("require_binding"):
-            argv.append("--require-binding")
-        return argv
+        return bundle_argv(name, tmp_path)
     return make
 
 
