@@ -30,13 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-
-def _hwm_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from benchutil import peak_rss_mib  # noqa: E402
 
 
 def browse_child(path: str, t0: float) -> None:
@@ -70,7 +64,7 @@ def browse_child(path: str, t0: float) -> None:
             app.feed.close()
             app.feed = None
     asyncio.run(main())
-    out["app_rss_mib"] = _hwm_mib()
+    out["app_rss_mib"] = peak_rss_mib()
     out["app_cpu"] = time.process_time()
     out["child_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(out))
@@ -85,7 +79,7 @@ def audit_child(path: str, t0: float) -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         code = cli(["audit", path, "--json", "-q"])
-    print(json.dumps({"wall": time.time() - t0, "exit": code, "rss_mib": _hwm_mib(),
+    print(json.dumps({"wall": time.time() - t0, "exit": code, "rss_mib": peak_rss_mib(),
                       "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 

@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchutil import best  # noqa: E402
 
 import httpx  # noqa: E402
 
@@ -33,15 +35,6 @@ from verifier.anchor.dataitem import Ed25519Signer, build_event_item  # noqa: E4
 from verifier.gateway.server import GatewayServer  # noqa: E402
 from verifier.sources.cache import ByteCache  # noqa: E402
 from verifier.sources.gateway import GatewayClient  # noqa: E402
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

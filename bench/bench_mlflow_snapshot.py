@@ -22,10 +22,12 @@ import os
 import sqlite3
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchutil import best  # noqa: E402
 
 
 def make_store(path: Path, mb: int) -> None:
@@ -48,15 +50,6 @@ def read_all(path: Path) -> None:
     with open(path, "rb") as fh:
         while fh.read(1 << 20):
             pass
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> int:

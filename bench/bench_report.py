@@ -33,13 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-
-def _hwm_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchutil import peak_rss_mib  # noqa: E402
 
 
 def child(argv: list[str], t0: float) -> None:
@@ -51,7 +45,7 @@ def child(argv: list[str], t0: float) -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         code = cli(argv)
-    print(json.dumps({"wall": time.time() - t0, "exit": code, "rss_mib": _hwm_mib(),
+    print(json.dumps({"wall": time.time() - t0, "exit": code, "rss_mib": peak_rss_mib(),
                       "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
