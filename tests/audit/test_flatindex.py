@@ -38,3 +38,16 @@ def test_keys_with_the_same_slot_are_told_apart_by_their_bytes():
 def test_a_key_of_the_wrong_width_is_refused():
     with pytest.raises(ValueError):
         FlatIndex(32).add(b"short", 0)
+
+
+@pytest.mark.parametrize("width", [16, 32])
+def test_setdefault_answers_as_first_then_add(width):
+    index, ref = FlatIndex(width), {}
+    for node in range(5000):
+        key = _key(node % 1300, width)
+        assert index.setdefault(key, node) == ref.setdefault(key, node)
+    assert len(index) == 1300 and len(index.slots) >= 2 * len(index)
+    for key, node in ref.items():
+        assert index.first(key) == node and index.all(key) == [node]
+    with pytest.raises(ValueError):
+        index.setdefault(b"short", 0)

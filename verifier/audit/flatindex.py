@@ -13,10 +13,12 @@ from __future__ import annotations
 from array import array
 
 _EMPTY = -1
+_BLOCK = 4096  # entries re-placed per copied block of keys when the table grows
 
 
 class FlatIndex:
-    """Append-only multimap: `add(key, node)`, `first(key)`, `all(key)` (node order)."""
+    """Append-only multimap: `add(key, node)`, `first(key)`, `setdefault(key, node)`,
+    `all(key)` (node order)."""
 
     __slots__ = ("width", "data", "owner", "slots", "mask")
 
@@ -43,8 +45,13 @@ class FlatIndex:
 
     def first(self, key: bytes) -> int:
         """The first node added with `key`, or -1."""
-        found = self._matches(key)
-        return self.owner[min(found)] if found else -1
+        w, data, slots, mask = self.width, self.data, self.slots, self.mask
+        j = hash(key) & mask
+        while (e := slots[j]) != _EMPTY:
+            if data[e * w:e * w + w] == key:  # entries of a key lie in add order on its probe path
+                return self.owner[e]
+            j = (j + 1) & mask
+        return -1
 
     def all(self, key: bytes) -> list[int]:
         """Every node added with `key`, in the order they were added."""
@@ -61,6 +68,26 @@ class FlatIndex:
         else:
             self._place(key, e)
 
+    def setdefault(self, key: bytes, node: int) -> int:
+        """The first node added with `key`; when there is none, add `key` for `node` and
+        return `node` (one probe of the table instead of `first` then `add`)."""
+        w, data, slots, mask = self.width, self.data, self.slots, self.mask
+        if len(key) != w:
+            raise ValueError("FlatIndex key of the wrong width")
+        j = hash(key) & mask
+        while (e := slots[j]) != _EMPTY:
+            if data[e * w:e * w + w] == key:
+                return self.owner[e]
+            j = (j + 1) & mask
+        e = len(self.owner)
+        data += key
+        self.owner.append(node)
+        if 2 * (e + 1) > len(slots):
+            self._grow()
+        else:
+            slots[j] = e
+        return node
+
     def _place(self, key: bytes, e: int) -> None:
         slots, mask = self.slots, self.mask
         j = hash(key) & mask
@@ -69,9 +96,19 @@ class FlatIndex:
         slots[j] = e
 
     def _grow(self) -> None:
+        """Double the table and re-place every entry (keys copied a block at a time, so
+        the transient copy stays small)."""
         size = len(self.slots) * 2
-        self.slots = array("i", [_EMPTY]) * size
-        self.mask = size - 1
-        w, data = self.width, self.data
-        for e in range(len(self.owner)):
-            self._place(bytes(data[e * w:e * w + w]), e)
+        slots = array("i", [_EMPTY]) * size
+        mask = size - 1
+        w, data, n = self.width, self.data, len(self.owner)
+        for a in range(0, n, _BLOCK):
+            b = min(n, a + _BLOCK)
+            block = bytes(data[a * w:b * w])
+            for e in range(a, b):
+                k = (e - a) * w
+                j = hash(block[k:k + w]) & mask
+                while slots[j] != _EMPTY:
+                    j = (j + 1) & mask
+                slots[j] = e
+        self.slots, self.mask = slots, mask

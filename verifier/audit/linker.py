@@ -108,6 +108,7 @@ class StreamLinker:
         self.graph_nodes: list[dict[str, Any]] | None = []
         self._forms: dict[str, str | None] = {}
         self._allowed: dict[tuple, str | None] = {}
+        self._follows: dict[int, Check] = {}  # predecessor -> its shared "follows" check
 
     # -- arrival -------------------------------------------------------------------------
 
@@ -125,13 +126,7 @@ class StreamLinker:
         else:
             self.tx_unkeyed.discard(key)
         self.keys.append(key)
-        c = i
-        if nd.fingerprint is not None:
-            fp = _digest(nd.fingerprint)
-            c = self.first_fp.first(fp)
-            if c < 0:
-                c = i
-                self.first_fp.add(fp, i)
+        c = i if nd.fingerprint is None else self.first_fp.setdefault(_digest(nd.fingerprint), i)
         self.canon.append(c)
         self.pred.append(-1)
         self.via.append(0)
@@ -169,13 +164,8 @@ class StreamLinker:
             self._group("tx", nd.tx_id, self.tx_index.setdefault(nd.tx_id, c), c)
         if nd.event_id is not None:
             ekey = _event_key(nd.event_id)
-            if isinstance(ekey, bytes):
-                first = self.uuid_index.first(ekey)
-                if first < 0:
-                    self.uuid_index.add(ekey, c)
-                    first = c
-            else:
-                first = self.event_index.setdefault(ekey, c)
+            first = (self.uuid_index.setdefault(ekey, c) if isinstance(ekey, bytes)
+                     else self.event_index.setdefault(ekey, c))
             self._group("event", nd.event_id, first, c)
 
     def _group(self, kind: str, value: str, first: int, c: int) -> None:
@@ -269,15 +259,25 @@ class StreamLinker:
         """L6 for the link i -> p: "follows" or a signer problem; None = wait for rotations."""
         new, old = self.combos[self.meta[i]][2], self.combos[self.meta[p]][2]
         if new is None or old is None or new == old or (new in self.trusted and old in self.trusted):
-            return passed(CHAIN, f"follows {self.keys[p]}")
+            return self._follow(p)
         if not final:
             return None
         if _rotated(old, new, self.rotations, {}):
-            return passed(CHAIN, f"follows {self.keys[p]}")
+            return self._follow(p)
         self.signer_problems += 1
         return problem(CHAIN, R.CHAIN_SIGNER_CHANGED,
                        f"{self.keys[i]} is signed by {_short(new)} but its predecessor "
                        f"{self.keys[p]} by {_short(old)}")
+
+    def _follow(self, p: int) -> Check:
+        """The passed "follows <key of p>" check, one shared object per predecessor (many
+        predictions follow one registration), kept for the first _FORMS_MAX predecessors."""
+        check = self._follows.get(p)
+        if check is None:
+            check = passed(CHAIN, f"follows {self.keys[p]}")
+            if len(self._follows) < _FORMS_MAX:
+                self._follows[p] = check
+        return check
 
     # -- the end -------------------------------------------------------------------------
 
