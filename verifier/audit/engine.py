@@ -42,6 +42,8 @@ PARALLEL_THRESHOLD = 4096
 #: Events per task sent to a worker (a bounded chunk: at most workers * 4 are in flight).
 CHUNK = 1024
 Progress = Callable[[int, int], None]
+#: The event types with A8/A9 checks (`AuditFold._lineage`); every other event has none.
+_LINEAGE_RULED = (mp.TRAINING, mp.REGISTRATION)  # a tuple: `in` compares, never hashes
 
 
 def audit_collection(
@@ -233,7 +235,7 @@ class AuditFold:
         node = o.node()
         index, chain = (-1, _NO_NODE) if node is None else self.linker.add(node)
         attest = self._attest(seq, o) if self.verify_service is not None else None
-        lineage = self._lineage(etype, facts, final=False)
+        lineage = self._lineage(etype, facts, final=False) if etype in _LINEAGE_RULED else ()
         if chain is None or lineage is None:
             self.pending[seq] = (o, index, chain, attest)
             return ()
@@ -262,7 +264,8 @@ class AuditFold:
         return make_result(KIND, checks, out)
 
     def _lineage(self, etype: Any, facts: Mapping[str, Any] | None, final: bool) -> list[Check] | None:
-        """A8/A9 checks, or None while a later event could still change them."""
+        """A8/A9 checks, or None while a later event could still change them (only events
+        of a type in `_LINEAGE_RULED` have any)."""
         if etype == mp.TRAINING:
             datasets = dataset_check(facts, self.proven)
             if not final and datasets.reason is R.DATASET_UNRESOLVED:
@@ -288,17 +291,19 @@ class AuditFold:
         o.subject.update(info)
         return check
 
-    def _emit(self, seq: int, o: EventOutcome, chain: Check, lineage: list[Check],
+    def _emit(self, seq: int, o: EventOutcome, chain: Check, lineage: Sequence[Check],
               attest: Check | None) -> EventResult:
         checks = o.checks  # the outcome's own list: extended in place, then frozen
         checks.append(chain)
-        checks += lineage
+        if lineage:
+            checks += lineage
         if attest is not None:
             checks.append(attest)
         child = _event_result(o, checks)
+        facts = o.facts
         self.rollup.observe(seq, child)
-        self.subject.observe(child, o.facts)
-        self.complete.observe(child, o.facts, o.surface)
+        self.subject.observe(child, facts)
+        self.complete.observe(child, facts, o.surface)
         if self.claims is not None:
             self.claims.observe(child)
         return EventResult(seq, child)

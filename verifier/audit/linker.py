@@ -37,6 +37,7 @@ from .lineage import _GENESIS, _HIDDEN, CHAIN
 #: The lineage graph (nodes, edges, roots, dangling) is kept in full up to this many nodes.
 GRAPH_MAX = 10_000
 _VIA = (None, "payload_hash", "tx_id")
+_VIA_CODE = {form: n for n, form in enumerate(_VIA)}
 
 
 def _digest(text: str) -> bytes:
@@ -86,11 +87,11 @@ class StreamLinker:
         self.keys: list[str] = []
         self.other_keys: set[str] = set()    # keys that are not their node's tx id
         self.tx_unkeyed: set[str] = set()    # tx ids no node has as its key (yet)
-        self.canon = array("i")
         self.pred = array("i")
         self.via = bytearray()
         self.meta = array("i")               # index into self.combos
         self.combos: list[tuple] = []        # interned (profile, event_type, public_key)
+        self.rules: list[mlflow.LinkRule | None] = []  # combo -> its link rule (L2)
         self._combo_ix: dict[tuple, int] = {}
         self.first_fp = FlatIndex(32)          # SHA-256 of the fingerprint -> first node
         self.tx_index: dict[str, int] = {}
@@ -115,19 +116,20 @@ class StreamLinker:
     def add(self, node: ChainNode) -> tuple[int, Check | None]:
         """Register `node`; (its index, its chain check or None while it is pending)."""
         nd = _clean(node)
-        i = len(self.keys)
+        keys = self.keys
+        i = len(keys)
+        tx = nd.tx_id
         key = nd.key if isinstance(nd.key, str) else f"#{i}"
         while self._taken(key):
             key = f"{key}#{i}"
-        if key != nd.tx_id:
+        if key != tx:
             self.other_keys.add(key)
-            if nd.tx_id is not None and nd.tx_id not in self.tx_index:
-                self.tx_unkeyed.add(nd.tx_id)
-        else:
+            if tx is not None and tx not in self.tx_index:
+                self.tx_unkeyed.add(tx)
+        elif self.tx_unkeyed:
             self.tx_unkeyed.discard(key)
-        self.keys.append(key)
+        keys.append(key)
         c = i if nd.fingerprint is None else self.first_fp.setdefault(_digest(nd.fingerprint), i)
-        self.canon.append(c)
         self.pred.append(-1)
         self.via.append(0)
         combo = (nd.profile, nd.event_type, nd.public_key)
@@ -135,46 +137,46 @@ class StreamLinker:
         if ix is None:
             ix = self._combo_ix[combo] = len(self.combos)
             self.combos.append(combo)
+            self.rules.append(rule_for(nd.profile, nd.event_type))
         self.meta.append(ix)
-        self._duplicates(nd, c)
+        # duplicates (L7): a tx id or event id already held by another envelope
+        if tx is not None and (first := self.tx_index.setdefault(tx, c)) != c:
+            self._group("tx", tx, first, c)
+        if (event_id := nd.event_id) is not None:
+            ekey = _event_key(event_id)
+            first = (self.uuid_index.setdefault(ekey, c) if isinstance(ekey, bytes)
+                     else self.event_index.setdefault(ekey, c))
+            if first != c:
+                self._group("event", event_id, first, c)
         if self.graph_nodes is not None:
-            g = {"key": key, "tx_id": nd.tx_id, "event_id": nd.event_id, "event_type": nd.event_type}
+            g = {"key": key, "tx_id": tx, "event_id": event_id, "event_type": nd.event_type}
             if c != i:
-                g["same_as"] = self.keys[c]
+                g["same_as"] = keys[c]
             self.graph_nodes.append(g)
             if len(self.graph_nodes) > self.graph_max:
                 self.graph_nodes = None
         if c != i:
             self.copies += 1
-            return i, skipped(CHAIN, f"same envelope as {self.keys[c]}")
+            return i, skipped(CHAIN, f"same envelope as {keys[c]}")
         if nd.rotates_to and nd.public_key and _FAMILY.get(nd.profile) == "agent":
             self.rotations.setdefault(nd.public_key, set()).add(nd.rotates_to)
         hkey = _hash_key(nd.payload_hash) if nd.payload_hash is not None else None
         if hkey is not None:
             self.hash_index.add(hkey, i)
-        return i, self._link(i, nd, key)
+        return i, self._link(i, nd, key, self.rules[ix])
 
     def _taken(self, key: str) -> bool:
         """Is `key` some earlier node's key? A node's key is its tx id (then the tx index
         holds it) or not (then `other_keys` does): no separate key index is kept."""
         return key in self.other_keys or (key in self.tx_index and key not in self.tx_unkeyed)
 
-    def _duplicates(self, nd: ChainNode, c: int) -> None:
-        if nd.tx_id is not None:
-            self._group("tx", nd.tx_id, self.tx_index.setdefault(nd.tx_id, c), c)
-        if nd.event_id is not None:
-            ekey = _event_key(nd.event_id)
-            first = (self.uuid_index.setdefault(ekey, c) if isinstance(ekey, bytes)
-                     else self.event_index.setdefault(ekey, c))
-            self._group("event", nd.event_id, first, c)
-
     def _group(self, kind: str, value: str, first: int, c: int) -> None:
-        if first != c:
-            group = self.dup_groups.setdefault((kind, value), [first])
-            if c not in group:
-                group.append(c)
+        """Node `c` holds `value` (a tx id or event id) that node `first` held first."""
+        group = self.dup_groups.setdefault((kind, value), [first])
+        if c not in group:
+            group.append(c)
 
-    def _link(self, i: int, nd: ChainNode, key: str) -> Check | None:
+    def _link(self, i: int, nd: ChainNode, key: str, rule: mlflow.LinkRule | None) -> Check | None:
         prev = nd.previous_hash
         if prev is None:
             self.hidden += 1
@@ -193,7 +195,6 @@ class StreamLinker:
             text = "missing, empty or not a string" if prev == "" else f"{_short(prev)!r}"
             return problem(CHAIN, R.CHAIN_LINK_MALFORMED,
                            f"previous_hash {text} is neither GENESIS, 64 lowercase hex nor a tx id")
-        rule = rule_for(nd.profile, nd.event_type)
         if rule is None or rule.via is None:
             why = "has no chain rule" if rule is None else "must be GENESIS"
             return problem(CHAIN, R.CHAIN_TYPE_MISMATCH,
@@ -234,16 +235,16 @@ class StreamLinker:
         return -1, None
 
     def _why(self, rule: mlflow.LinkRule, i: int, p: int) -> str | None:
-        a, b = self.meta[i], self.meta[p]
-        akey = (rule, a, b)
-        if akey not in self._allowed:
-            node, pred = self.combos[a], self.combos[b]
-            self._allowed[akey] = _allowed(rule, _Ends(*node), _Ends(*pred))
-        return self._allowed[akey]
+        akey = (self.meta[i], self.meta[p])  # node i's combo also fixes its rule
+        why = self._allowed.get(akey, _UNSEEN)
+        if why is _UNSEEN:
+            node, pred = self.combos[akey[0]], self.combos[akey[1]]
+            why = self._allowed[akey] = _allowed(rule, _Ends(*node), _Ends(*pred))
+        return why  # type: ignore[return-value]
 
     def _resolve(self, i: int, p: int, form: str, why: str | None, final: bool) -> Check | None:
         self.pred[i] = p
-        self.via[i] = _VIA.index(form)
+        self.via[i] = _VIA_CODE[form]
         self.linked += 1
         signer = self._signer(i, p, final)
         if why is not None:

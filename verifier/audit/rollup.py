@@ -32,26 +32,26 @@ class RollUp:
         self.events = 0
 
     def observe(self, seq: int, c: Result) -> None:
-        s, status = c.subject, c.status
+        get, status = c.subject.get, c.status
         self.events += 1
-        self.statuses[status] = self.statuses.get(status, 0) + 1
+        statuses = self.statuses
+        statuses[status] = statuses.get(status, 0) + 1
         first = self.first.get(status)
         if first is None or seq < first[0]:
-            self.first[status] = (seq, str(s.get("label") or s.get("tx_id") or "event"), c.reason)
-        etype = str(s.get("event_type", "unknown"))
-        self.by_type[etype] = self.by_type.get(etype, 0) + 1
-        if s.get("bound"):
+            self.first[status] = (seq, str(get("label") or get("tx_id") or "event"), c.reason)
+        etype = get("event_type", "unknown")
+        if etype.__class__ is not str:
+            etype = str(etype)
+        by_type = self.by_type
+        by_type[etype] = by_type.get(etype, 0) + 1
+        if get("bound"):
             self.bound += 1
-        if isinstance(k := s.get("public_key"), str):
+        if isinstance(k := get("public_key"), str):
             self.signers.add(k)
-        for key, span in (("signed_at", self.signed), ("witnessed_at", self.witnessed)):
-            if isinstance(t := s.get(key), str):
-                if not span:
-                    span += [t, t]
-                elif t < span[0]:
-                    span[0] = t
-                elif t > span[1]:
-                    span[1] = t
+        if isinstance(t := get("signed_at"), str):
+            _widen(self.signed, t)
+        if isinstance(t := get("witnessed_at"), str):
+            _widen(self.witnessed, t)
 
     def checks(self, target: Any, gaps: Sequence[tuple[str, str]],
                lineage: Sequence[Check]) -> list[Check]:
@@ -93,3 +93,13 @@ class RollUp:
             "policy": policy.to_json(),
             "graph": graph,
         }
+
+
+def _widen(span: list[str], t: str) -> None:
+    """Widen [earliest, latest] to include `t` (ISO timestamps compare as text)."""
+    if not span:
+        span += [t, t]
+    elif t < span[0]:
+        span[0] = t
+    elif t > span[1]:
+        span[1] = t

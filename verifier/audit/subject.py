@@ -83,7 +83,13 @@ class SubjectFold:
         s = result.subject
         etype, entity = s.get("event_type"), s.get("entity")
         e = entity if isinstance(entity, dict) else {}
-        if etype in (mp.REGISTRATION, mp.PROMOTION):
+        if etype == mp.PREDICTION:  # the common event first
+            trace = _s(e.get("trace_id"))
+            if trace:
+                self.traces.add(trace)
+                if self.kind == "trace":
+                    self._seen("trace", (trace,))
+        elif etype in (mp.REGISTRATION, mp.PROMOTION):
             name, version = _s(e.get("name")), e.get("version")
             version = str(version) if isinstance(version, (str, int)) and not isinstance(version, bool) else None
             if name and version:
@@ -98,11 +104,6 @@ class SubjectFold:
             name, digest = _s(e.get("name")), _s(e.get("digest"))
             if name:
                 self.datasets.add((name, digest))
-        elif etype == mp.PREDICTION:
-            trace = _s(e.get("trace_id"))
-            if trace:
-                self.traces.add(trace)
-                self._seen("trace", (trace,))
 
     def _seen(self, kind: str, parts: tuple[str, ...]) -> None:
         if kind == self.kind and parts == self.parts:
