@@ -22,7 +22,7 @@ from hashlib import sha256
 from typing import Any
 
 from verifier.core.errors import Malformed
-from verifier.core.intake import load
+from verifier.core.intake import load, load_lines
 from verifier.core.limits import Limits
 from verifier.core.reasons import ReasonCode
 from verifier.sources.errors import BundleError
@@ -37,6 +37,7 @@ _M = ReasonCode.BUNDLE_MALFORMED
 _L = ReasonCode.BUNDLE_LIMIT_EXCEEDED
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TX = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TX_MATCH = _TX.fullmatch
 _MANIFEST_KEYS = frozenset({"format", "target", "created_at", "tool", "events", "shards",
                             "model_files", "gaps"})
 _REF_KEYS = frozenset({"name", "size", "sha256"})
@@ -86,7 +87,7 @@ def load_json(data: bytes, what: str, max_bytes: int = 1 << 62) -> Any:
     try:
         return load(data, Limits(max_document_bytes=max_bytes))
     except Malformed as exc:
-        raise BundleError(_M, f"{what}: not strict JSON [{exc.reason.value}]: {exc.detail}") from None
+        raise _not_strict(what, exc) from None
 
 
 def str_map(value: Any, where: str) -> dict[str, str]:
@@ -94,6 +95,10 @@ def str_map(value: Any, where: str) -> dict[str, str]:
     if value.__class__ is not dict or not all(v.__class__ is str for v in value.values()):
         raise BundleError(_M, f"{where} must be an object of strings")
     return value
+
+
+def _not_strict(what: str, exc: Malformed) -> BundleError:
+    return BundleError(_M, f"{what}: not strict JSON [{exc.reason.value}]: {exc.detail}")
 
 
 def fetch_claim(claim: Any, record: EventRecord, where: str) -> FetchResult | None:
@@ -271,13 +276,32 @@ def _gaps(data: bytes) -> list[tuple[str, str]]:
     return [(g[0], g[1]) for g in value]
 
 
-def shard_records(zf: SafeZip, shard: Shard, limits: BundleLimits) -> Iterator[EventRecord]:
+def shard_records(zf: SafeZip, shard: Shard, limits: BundleLimits, *,
+                  fast: bool = True) -> Iterator[EventRecord]:
     """The records of one shard, in order. The whole shard is inflated (bounded by its
-    declared size), re-hashed and its lines counted before the first record is yielded."""
+    declared size), re-hashed and its lines counted before the first record is yielded.
+
+    The lines are decoded by `intake.load_lines` (the per-line checks done once for the
+    shard) unless a line could pass the line limit, or `fast` is off: then each line is
+    sliced and loaded by itself (the reference path; same records, same errors)."""
     data = read_member(zf, shard.name, shard.size, shard.sha256)
+    if not fast or len(data) > limits.max_line_bytes:
+        yield from _shard_records_by_line(data, shard, limits)
+        return
+    count, values = load_lines(data, Limits(max_document_bytes=limits.max_line_bytes))
+    if not data.endswith(b"\n") or count != shard.events:
+        raise _line_count(shard)
+    name, origin, n = shard.name, "bundle:" + shard.name, 0
+    try:
+        for n, ev in enumerate(values, 1):
+            yield line_record(ev, name, n, origin, limits)
+    except Malformed as exc:  # from `values` (line n + 1): line_record raises BundleError only
+        raise _not_strict(f"{name} line {n + 1}", exc) from None
+
+
+def _shard_records_by_line(data: bytes, shard: Shard, limits: BundleLimits) -> Iterator[EventRecord]:
     if not data.endswith(b"\n") or data.count(b"\n") != shard.events:
-        raise BundleError(_M, f"V5: {shard.name} does not hold exactly {shard.events} "
-                              "newline-terminated lines")
+        raise _line_count(shard)
     origin = "bundle:" + shard.name
     pos = 0
     for n in range(1, shard.events + 1):
@@ -285,8 +309,14 @@ def shard_records(zf: SafeZip, shard: Shard, limits: BundleLimits) -> Iterator[E
         if end - pos > limits.max_line_bytes:
             raise BundleError(_L, f"V8: {shard.name} line {n} is {end - pos} bytes, over the "
                                   f"{limits.max_line_bytes}-byte line limit")
-        yield parse_line(data[pos:end], f"{shard.name} line {n}", origin, limits)
+        ev = load_json(data[pos:end], f"{shard.name} line {n}", limits.max_line_bytes)
+        yield line_record(ev, shard.name, n, origin, limits)
         pos = end + 1
+
+
+def _line_count(shard: Shard) -> BundleError:
+    return BundleError(_M, f"V5: {shard.name} does not hold exactly {shard.events} "
+                           "newline-terminated lines")
 
 
 def _bytes(value: Any, where: str, limits: BundleLimits) -> bytes | None:
@@ -314,34 +344,60 @@ def _bytes(value: Any, where: str, limits: BundleLimits) -> bytes | None:
     return data
 
 
-def parse_line(line: bytes, where: str, origin: str, limits: BundleLimits) -> EventRecord:
-    """One shard line (V5) as an `EventRecord`; origins become ``bundle:<shard>`` and the
-    exporter's origins move to hints, as in v1 (B5)."""
-    ev = load_json(line, where, limits.max_line_bytes)
+def line_record(ev: Any, name: str, n: int, origin: str, limits: BundleLimits) -> EventRecord:
+    """Line `n` of shard `name`, already strictly decoded to `ev`, as an `EventRecord`
+    (V5); origins become ``bundle:<shard>`` and the exporter's origins move to hints, as
+    in v1 (B5). The line's location is spelled out only for an error."""
     if ev.__class__ is not dict or ev.keys() != LINE_KEYS:
-        raise BundleError(_M, f"V5: {where} must be an object with exactly the keys "
+        raise BundleError(_M, f"V5: {name} line {n} must be an object with exactly the keys "
                               f"{', '.join(sorted(LINE_KEYS))}")
     tx_id = ev["tx_id"]
-    if tx_id is not None and (tx_id.__class__ is not str or not _TX.fullmatch(tx_id)):
-        raise BundleError(_M, f"V5: {where}: tx_id is not a valid tx id")
-    hints = dict(str_map(ev["hints"], f"V5: {where}: hints"))
-    origins = str_map(ev["origins"], f"V5: {where}: origins")
-    record = EventRecord(tx_id=tx_id, hints=hints,
-                         envelope=_bytes(ev["envelope"], f"{where}: envelope", limits),
-                         payload=_bytes(ev["payload"], f"{where}: payload", limits),
-                         data_item=_bytes(ev["data_item"], f"{where}: data_item", limits))
-    if record.envelope is not None:
-        record.envelope_origin = origin
+    if tx_id is not None and (tx_id.__class__ is not str or not _TX_MATCH(tx_id)):
+        raise BundleError(_M, f"V5: {name} line {n}: tx_id is not a valid tx id")
+    hints, origins = ev["hints"], ev["origins"]  # ev is this line's own: hints may be kept
+    if not _str_map(hints):
+        raise BundleError(_M, f"V5: {name} line {n}: hints must be an object of strings")
+    if not _str_map(origins):
+        raise BundleError(_M, f"V5: {name} line {n}: origins must be an object of strings")
+    bound = limits.zip.max_evidence_bytes
+    envelope, payload, data_item = ev["envelope"], ev["payload"], ev["data_item"]
+    # the common case inline: a string within the bound (its UTF-8 too), else `_bytes`
+    if envelope is not None and (envelope.__class__ is not str or len(envelope) > bound
+                                 or len(envelope := envelope.encode()) > bound):
+        envelope = _bytes(ev["envelope"], f"{name} line {n}: envelope", limits)
+    if payload is not None and (payload.__class__ is not str or len(payload) > bound
+                                or len(payload := payload.encode()) > bound):
+        payload = _bytes(ev["payload"], f"{name} line {n}: payload", limits)
+    if data_item is not None:
+        data_item = _bytes(data_item, f"{name} line {n}: data_item", limits)
+    envelope_origin = payload_origin = None
+    if envelope is not None:
+        envelope_origin = origin
         if "envelope" in origins:
             hints["exported_envelope_origin"] = origins["envelope"]
-    if record.payload is not None:
-        record.payload_origin = origin
+    if payload is not None:
+        payload_origin = origin
         if "payload" in origins:
             hints["exported_payload_origin"] = origins["payload"]
-    for slot in ("receipt", "surface"):
-        value = ev[slot]
-        if value is not None and value.__class__ is not dict:
-            raise BundleError(_M, f"V5: {where}: {slot} is not an object or null")
-        setattr(record, slot, value)
-    record.fetch = fetch_claim(ev["fetch"], record, where)
+    receipt, surface = ev["receipt"], ev["surface"]
+    if receipt is not None and receipt.__class__ is not dict:
+        raise BundleError(_M, f"V5: {name} line {n}: receipt is not an object or null")
+    if surface is not None and surface.__class__ is not dict:
+        raise BundleError(_M, f"V5: {name} line {n}: surface is not an object or null")
+    record = EventRecord(tx_id, envelope, envelope_origin, payload, payload_origin, data_item,
+                         receipt, surface, hints)
+    if ev["fetch"] is not None:
+        record.fetch = fetch_claim(ev["fetch"], record, f"{name} line {n}")
     return record
+
+
+def _str_map(value: Any) -> bool:
+    """Whether `value` is an object of strings (a decoded value is never a str subclass,
+    and join takes str only)."""
+    if value.__class__ is not dict:
+        return False
+    try:
+        "".join(value.values())
+    except TypeError:
+        return False
+    return True
