@@ -121,3 +121,22 @@ def test_verify_path_imports_no_heavy_library(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_offline_bundle_audit_imports_no_network_or_ui_library(tmp_path):
+    """`audit BUNDLE --offline --json` loads no httpx (nor the gateway client), MLflow,
+    TUI, report or Dask code: start-up is paid for every audit."""
+    from verifier.sources.bundle_v2_write import write_bundle_v2
+    from verifier.sources.model import Collection
+
+    bundle = write_bundle_v2(Collection("models:/m/1"), tmp_path / "b.zip").path
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from verifier.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['audit', {str(bundle)!r}, '--offline', '--json', '-q'])\n"
+        "print(json.dumps([m for m in ('httpx', 'verifier.sources.gateway', 'mlflow', 'textual',"
+        " 'rich', 'weasyprint', 'verifier.tui', 'verifier.report', 'dask') if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -162,11 +162,13 @@ def check_gateway_options(args: argparse.Namespace,
                           default: tuple[str, ...] = DEFAULT_GATEWAYS) -> None:
     """Raise UsageError for gateway options that cannot work: a bad URL, or a --quorum
     above the number of different gateways (a repeated --gateway counts once)."""
-    from verifier.sources.gateway import normalize_gateway
-
     if getattr(args, "offline", False):
         return
     gateways = list(getattr(args, "gateway", None) or default)
+    if not gateways:
+        return  # nothing to check (and httpx stays unimported, for a bundle audit)
+    from verifier.sources.gateway import normalize_gateway
+
     quorum = getattr(args, "quorum", 1) or 1
     try:
         distinct = list(dict.fromkeys(normalize_gateway(g) for g in gateways))
