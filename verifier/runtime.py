@@ -12,7 +12,9 @@ both use it. Nothing here imports Dask unless a scheduler address is given.
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
+import queue
 import threading
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -43,17 +45,100 @@ def ordered_map(fn: Callable[[T], U], tasks: Iterable[T], *, workers: int = 1,
         for task in tasks:
             yield fn(task)
         return
+    yield from _local_map(fn, tasks, workers, workers * max(1, prefetch))
+
+
+def _local_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
+               window: int) -> Iterator[Any]:
+    """`workers` processes, each with its own pipe; task k goes to worker k % workers and
+    its result is read back in the same order, here in the calling thread. (A
+    `multiprocessing.Pool` adds three threads; its worker handler spins while a result
+    waits unread and its result handler fights the caller for the GIL: ~3-6 us/event of
+    an audit, docs/performance.md.) A feeder thread writes the tasks, so a worker blocked
+    writing a large result can never deadlock against a blocked write of its next task."""
     ctx = pool_context()
+    conns, procs = [], []
     # Forked workers inherit the caller's heap; a collection in a worker would walk (and so
     # copy-on-write) every inherited object. Freezing keeps them out of its reach.
     gc.freeze()
     try:
-        pool = ctx.Pool(workers)
+        for _ in range(workers):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(fn, there), daemon=True)
+            proc.start()
+            there.close()
+            conns.append(here)
+            procs.append(proc)
+    except BaseException:
+        _stop(procs, conns)
+        raise
     finally:
         gc.unfreeze()
-    with pool:
-        yield from _bounded(lambda t: pool.apply_async(fn, (t,)), lambda f: f.get(),
-                            tasks, workers * max(1, prefetch))
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    feeder = threading.Thread(target=_feed, args=(outbox, conns), daemon=True)
+    feeder.start()
+    try:
+        slots = itertools.cycle(range(workers))
+
+        def submit(task: Any) -> int:
+            i = next(slots)
+            outbox.put((i, task))
+            return i
+
+        yield from _bounded(submit, lambda i: _result(conns[i], procs[i]), tasks, window)
+    finally:
+        outbox.put(None)
+        _stop(procs, conns)
+        feeder.join()
+
+
+def _serve(fn: Callable[[Any], Any], conn: Any) -> None:
+    """A worker: run `fn` on each task read from `conn`, write back (ok, value)."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            out = (True, fn(task))
+        except BaseException as exc:  # handed to the caller, who re-raises it
+            out = (False, exc)
+        try:
+            conn.send(out)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as exc:  # the result or the exception does not pickle
+            conn.send((False, RuntimeError(f"worker result could not be sent: {exc!r}")))
+
+
+def _feed(outbox: queue.SimpleQueue, conns: list[Any]) -> None:
+    """The feeder thread: write each (worker, task) until told to stop or a pipe breaks."""
+    while (item := outbox.get()) is not None:
+        try:
+            conns[item[0]].send(item[1])
+        except OSError:  # the worker is gone; the caller sees it when reading its result
+            return
+
+
+def _result(conn: Any, proc: Any) -> Any:
+    try:
+        ok, value = conn.recv()
+    except (EOFError, OSError):
+        proc.join(1)
+        raise RuntimeError(f"worker process ended unexpectedly (exit code {proc.exitcode})") from None
+    if not ok:
+        raise value
+    return value
+
+
+def _stop(procs: list[Any], conns: list[Any]) -> None:
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for conn in conns:
+        conn.close()
+    for proc in procs:
+        proc.join()
 
 
 def _bounded(submit: Callable[[Any], Any], result: Callable[[Any], Any], tasks: Iterable[Any],
