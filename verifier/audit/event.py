@@ -69,28 +69,37 @@ def _outcome(key: str, checks: list[Check], subject: dict[str, Any], fingerprint
     return EventOutcome(key, checks, subject, fingerprint, facts)
 
 
-def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple]]:
-    """A compact, cheap-to-pickle form of a chunk: shared checks are sent once."""
+def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple[int, ...]], list[tuple]]:
+    """A compact, cheap-to-pickle form of a chunk: each distinct check, and each distinct
+    list of checks (most events of a chunk share one), is sent once."""
     table: list[Check] = []
-    index: dict[int, int] = {}
+    index: dict[int, int] = {}  # id(check) -> position in table
+    combos: list[tuple[int, ...]] = []
+    combo_of: dict[tuple[int, ...], int] = {}  # ids of an event's checks -> combo
     rows = []
     for o in outcomes:
-        refs = []
-        for c in o.checks:
-            j = index.get(id(c))
-            if j is None:
-                j = index[id(c)] = len(table)
-                table.append(c)
-            refs.append(j)
-        rows.append((o.key, refs, o.subject, o.fingerprint, o.facts, o.surface))
-    return table, rows
+        ids = tuple(map(id, o.checks))
+        c = combo_of.get(ids)
+        if c is None:
+            refs = []
+            for check in o.checks:
+                j = index.get(id(check))
+                if j is None:
+                    j = index[id(check)] = len(table)
+                    table.append(check)
+                refs.append(j)
+            c = combo_of[ids] = len(combos)
+            combos.append(tuple(refs))
+        rows.append((o.key, c, o.subject, o.fingerprint, o.facts, o.surface))
+    return table, combos, rows
 
 
-def unpack(packed: tuple[list[Check], list[tuple]]) -> list[EventOutcome]:
-    """Inverse of `pack`."""
-    table, rows = packed
-    return [EventOutcome(key, [table[j] for j in refs], subject, fp, facts, surface)
-            for key, refs, subject, fp, facts, surface in rows]
+def unpack(packed: tuple[list[Check], list[tuple[int, ...]], list[tuple]]) -> list[EventOutcome]:
+    """Inverse of `pack` (each outcome gets its own list of checks: the fold extends it)."""
+    table, combos, rows = packed
+    lists = [[table[j] for j in refs] for refs in combos]
+    return [EventOutcome(key, lists[c].copy(), subject, fp, facts, surface)
+            for key, c, subject, fp, facts, surface in rows]
 
 
 def _found(origin: str | None) -> Check:
