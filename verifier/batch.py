@@ -31,17 +31,13 @@ class Verdict:
 Item = tuple[bytes, "bytes | None"]
 
 
-def _verify_chunk(args: tuple[list[Item], Policy, Limits]) -> list[tuple[str, str | None, str | None]]:
+def _verify_chunk(args: tuple[list[Item], Policy, Limits]) -> list[tuple[Status, ReasonCode | None, str | None]]:
     chunk, policy, limits = args
     out = []
     for envelope, payload in chunk:
         r = verify_envelope_bytes(envelope, payload, policy=policy, limits=limits)
-        out.append((r.status.value, r.reason.value if r.reason else None, r.subject.get("event_id")))
-    return out
-
-
-def _to_verdicts(rows) -> list[Verdict]:
-    return [Verdict(Status(s), ReasonCode(r) if r else None, e) for s, r, e in rows]
+        out.append((r.status, r.reason, r.subject.get("event_id")))
+    return out  # enum members pickle once per chunk (the pickle memo), not once per row
 
 
 def verify_many(
@@ -64,4 +60,5 @@ def verify_many(
     tasks = ((chunk, policy, limits) for chunk in batched(items, chunk_size))
     for rows in ordered_map(_verify_chunk, tasks, workers=workers, scheduler=scheduler,
                             prefetch=prefetch):
-        yield from _to_verdicts(rows)
+        for status, reason, event_id in rows:
+            yield Verdict(status, reason, event_id)
