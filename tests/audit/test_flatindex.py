@@ -51,3 +51,15 @@ def test_setdefault_answers_as_first_then_add(width):
         assert index.first(key) == node and index.all(key) == [node]
     with pytest.raises(ValueError):
         index.setdefault(b"short", 0)
+
+
+def test_a_table_sized_for_the_expected_entries_answers_the_same_without_growing():
+    sized, grown = FlatIndex(32, expected=3000), FlatIndex(32)
+    slots = len(sized.slots)
+    assert slots >= 6000 and len(grown.slots) == 16
+    for node in range(3000):
+        key = _key(node % 1000, 32)
+        sized.add(key, node)
+        grown.add(key, node)
+    assert len(sized.slots) == slots  # never grew
+    assert all(sized.all(_key(k, 32)) == grown.all(_key(k, 32)) for k in range(1001))

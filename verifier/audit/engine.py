@@ -145,7 +145,8 @@ def _run(source: SourceInfo, policy: AuditPolicy, limits: Limits, target: Any,
         return AuditRun.failed(source, make_result(KIND, [problem(
             "events", R.INPUT_TOO_LARGE, f"{total} events exceed the limit of {limits.max_chain_events}")],
             {"target": target}), policy)
-    fold = AuditFold(target, model_files, gaps, policy, verify_service, loader, claims)
+    fold = AuditFold(target, model_files, gaps, policy, verify_service, loader, claims,
+                     expected=total)
 
     def events() -> Iterator[EventResult]:
         with gc_paused():
@@ -210,10 +211,12 @@ class AuditFold:
 
     def __init__(self, target: Any, model_files: Mapping[str, Any], gaps: Sequence[tuple[str, str]],
                  policy: AuditPolicy, verify_service: Callable[[str], VerifyAnswer] | None,
-                 loader: Callable[[int], EventRecord | None], claims: Claims | None = None) -> None:
+                 loader: Callable[[int], EventRecord | None], claims: Claims | None = None, *,
+                 expected: int = 0) -> None:
+        """`expected`: the number of events the source announces (sizes the lineage index)."""
         self.target, self.model_files, self.gaps, self.policy = target, model_files, gaps, policy
         self.verify_service, self.loader = verify_service, loader
-        self.linker = StreamLinker(policy.trusted_keys)
+        self.linker = StreamLinker(policy.trusted_keys, expected=expected)
         self.proven: set[tuple] = set()                  # dataset proofs seen (A8)
         self.trainings: dict[str, dict[str, Any]] = {}   # run id -> first training facts (A9)
         self.pending: dict[int, tuple[EventOutcome, int, Check | None, Check | None]] = {}

@@ -22,12 +22,16 @@ class FlatIndex:
 
     __slots__ = ("width", "data", "owner", "slots", "mask")
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, expected: int = 0) -> None:
+        """Keys of `width` bytes; `expected` entries fit without growing the table."""
         self.width = width
         self.data = bytearray()          # entry e's key is data[e*width:(e+1)*width]
         self.owner = array("i")          # entry -> node index
-        self.slots = array("i", [_EMPTY]) * 16
-        self.mask = 15
+        size = 16
+        while size < 2 * expected:
+            size *= 2
+        self.slots = array("i", [_EMPTY]) * size
+        self.mask = size - 1
 
     def __len__(self) -> int:
         return len(self.owner)

@@ -36,6 +36,9 @@ from .lineage import _GENESIS, _HIDDEN, CHAIN
 
 #: The lineage graph (nodes, edges, roots, dangling) is kept in full up to this many nodes.
 GRAPH_MAX = 10_000
+#: The flat tables are sized up front for at most this many nodes (8 MiB of slots each);
+#: beyond, they grow.
+EXPECTED_MAX = 1 << 20
 _VIA = (None, "payload_hash", "tx_id")
 _VIA_CODE = {form: n for n, form in enumerate(_VIA)}
 
@@ -81,7 +84,10 @@ class StreamLinker:
     """Incremental `chain_rules.link` + `lineage.chain_findings` (same checks, same order)."""
 
     def __init__(self, trusted_keys: Iterable[bytes] | None = None, *,
-                 graph_max: int = GRAPH_MAX) -> None:
+                 graph_max: int = GRAPH_MAX, expected: int = 0) -> None:
+        """`expected`: the number of nodes to size the flat tables for (a hint, capped at
+        `EXPECTED_MAX` so a source that overstates its size cannot claim memory up front)."""
+        expected = min(max(expected, 0), EXPECTED_MAX)
         self.graph_max = graph_max
         self.trusted = {k.hex() for k in trusted_keys} if trusted_keys is not None else set()
         self.keys: list[str] = []
@@ -93,11 +99,11 @@ class StreamLinker:
         self.combos: list[tuple] = []        # interned (profile, event_type, public_key)
         self.rules: list[mlflow.LinkRule | None] = []  # combo -> its link rule (L2)
         self._combo_ix: dict[tuple, int] = {}
-        self.first_fp = FlatIndex(32)          # SHA-256 of the fingerprint -> first node
+        self.first_fp = FlatIndex(32, expected)          # SHA-256 of the fingerprint -> first node
         self.tx_index: dict[str, int] = {}
-        self.uuid_index = FlatIndex(16)        # canonical UUID event id -> first node
+        self.uuid_index = FlatIndex(16, expected)        # canonical UUID event id -> first node
         self.event_index: dict[str, int] = {}  # any other event id -> first node
-        self.hash_index = FlatIndex(32)        # payload hash bytes -> nodes
+        self.hash_index = FlatIndex(32, expected)        # payload hash bytes -> nodes
         self.dup_groups: dict[tuple[str, str], list[int]] = {}
         # linear-chain claims (L5): family + named predecessor (compact) -> i | [i...]
         self.claims: dict[bytes, Any] = {}
