@@ -4,8 +4,10 @@ chain vector and on randomized lineages in shuffled orders."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
 
 import pytest
 
@@ -168,3 +170,12 @@ def test_graph_beyond_the_cap_is_counts():
     assert lineage == _batch(nodes, None)[1]
     json.dumps(graph)
     assert linker_mod.GRAPH_MAX >= 1000
+
+
+def test_the_linker_keys_only_canonical_payload_hashes():
+    canonical = re.compile(r"[0-9a-f]{64}")
+    good = hashlib.sha256(b"x").hexdigest()
+    for value in (good, good.upper(), good[:-1] + "G", good[:62] + " 0", " " + good[1:],
+                  good[:-2], good + "00", "\u0663" * 64, good[:-1] + "\u00e9", "", "g" * 64):
+        want = bytes.fromhex(value) if canonical.fullmatch(value) else None
+        assert linker_mod._hash_key(value) == want, value

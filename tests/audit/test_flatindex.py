@@ -63,3 +63,4 @@ def test_a_table_sized_for_the_expected_entries_answers_the_same_without_growing
         grown.add(key, node)
     assert len(sized.slots) == slots  # never grew
     assert all(sized.all(_key(k, 32)) == grown.all(_key(k, 32)) for k in range(1001))
+

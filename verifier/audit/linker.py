@@ -47,14 +47,20 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _hash_key(value: str) -> bytes | None:
     """The 32 bytes of a 64-lowercase-hex payload hash (the only form a link by payload
-    hash can name, L2), else None: a one-to-one, smaller index key."""
-    return bytes.fromhex(value) if len(value) == 64 and _HEX64.fullmatch(value) else None
+    hash can name, L2), else None: a one-to-one, smaller index key. (`fromhex` also takes
+    upper case and spaces; the round trip through `hex` admits only the canonical form.)"""
+    if len(value) != 64:
+        return None
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        return None
+    return key if key.hex() == value else None
 
 
 _UNSEEN = object()

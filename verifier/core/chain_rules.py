@@ -133,13 +133,15 @@ _OPTIONAL_TEXT = tuple(f.name for f in fields(ChainNode)
 
 
 _TEXT_FIELDS = attrgetter(*_OPTIONAL_TEXT, "previous_hash", "profile")
-_TEXT_TYPES = frozenset({str, type(None)})
 
 
 def _clean(nd: ChainNode) -> ChainNode:
     """Non-string values where strings belong: absent, or (`previous_hash`) malformed."""
-    if _TEXT_TYPES.issuperset(map(type, _TEXT_FIELDS(nd))):
-        return nd
+    for value in _TEXT_FIELDS(nd):
+        if value is not None and value.__class__ is not str:
+            break
+    else:
+        return nd  # the common case: every field a str or None
     bad: dict[str, Any] = {f: None for f in _OPTIONAL_TEXT
                            if not isinstance(getattr(nd, f), (str, type(None)))}
     if not isinstance(nd.previous_hash, (str, type(None))):
