@@ -6,10 +6,10 @@ already be decided, its per-event chain check; a node whose predecessor has not 
 yet (or whose signer change may be excused by a rotation seen later) waits in a small
 pending record and is decided by `finish()`. A decision made early is one that no later
 node can change: the linker's tie-break is input order, so an earlier allowed candidate
-always wins. The index per node: its unique key, a few integers (canonical copy,
-predecessor, interned profile/type/signer), a dictionary entry for its tx id (and its
+always wins. The index per node: its unique key, a few integers (predecessor, link form,
+interned profile/type/signer), a dictionary entry for its tx id (and its
 linear-chain claim), and exact flat-table entries (`FlatIndex`) for its payload hash,
-fingerprint digest and UUID event id (spec/audit.md §8, "Memory").
+fingerprint digest and UUID-sized event id (spec/audit.md §8, "Memory").
 
 `finish()` returns the pending nodes' checks, the set-level checks (duplicates, link
 summary, signers, forks, cycles: the same list and order as `chain_findings`) and the
@@ -19,7 +19,6 @@ graph, kept in full only for at most `GRAPH_MAX` nodes (counts beyond).
 from __future__ import annotations
 
 import hashlib
-import re
 from array import array
 from typing import Any, Iterable
 
@@ -40,6 +39,8 @@ GRAPH_MAX = 10_000
 #: beyond, they grow.
 EXPECTED_MAX = 1 << 20
 _VIA = (None, "payload_hash", "tx_id")
+#: Event ids of this many UTF-8 bytes (a UUID as text) go to a flat table, others to a dict.
+EVENT_ID_WIDTH = 36
 _VIA_CODE = {form: n for n, form in enumerate(_VIA)}
 
 
@@ -47,7 +48,6 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _hash_key(value: str) -> bytes | None:
@@ -81,9 +81,10 @@ def _claimed(claim: bytes) -> str:
 
 
 def _event_key(value: str) -> bytes | str:
-    """A lowercase canonical UUID as its 16 bytes (for the flat index), anything else as
-    itself (one-to-one: a str never equals a bytes)."""
-    return bytes.fromhex(value.replace("-", "")) if len(value) == 36 and _UUID.fullmatch(value) else value
+    """An event id of `EVENT_ID_WIDTH` UTF-8 bytes (a UUID's text form) as those bytes, for
+    the flat index; anything else as itself (one-to-one: a str never equals a bytes)."""
+    key = value.encode("utf-8", "surrogatepass")
+    return key if len(key) == EVENT_ID_WIDTH else value
 
 
 class StreamLinker:
@@ -107,7 +108,7 @@ class StreamLinker:
         self._combo_ix: dict[tuple, int] = {}
         self.first_fp = FlatIndex(32, expected)          # SHA-256 of the fingerprint -> first node
         self.tx_index: dict[str, int] = {}
-        self.uuid_index = FlatIndex(16, expected)        # canonical UUID event id -> first node
+        self.uuid_index = FlatIndex(EVENT_ID_WIDTH, expected)  # UUID-sized event id -> first node
         self.event_index: dict[str, int] = {}  # any other event id -> first node
         self.hash_index = FlatIndex(32, expected)        # payload hash bytes -> nodes
         self.dup_groups: dict[tuple[str, str], list[int]] = {}
