@@ -53,7 +53,8 @@ def one_pass(path: Path, policy: AuditPolicy) -> dict[str, float]:
         t_unpack, outs2 = cpu(lambda: [unpack(pickle.loads(b)) for b in blobs])
 
         def fold():
-            f = AuditFold(bundle.target, bundle.model_files, bundle.gaps, policy, None, lambda s: None)
+            f = AuditFold(bundle.target, bundle.model_files, bundle.gaps, policy, None, lambda s: None,
+                          expected=n)  # as the engine does: the index sized for the announced total
             seq = 0
             for chunk in outs2:
                 for o in chunk:
