@@ -12,6 +12,9 @@ our data items. Prediction tx ids come from the trace tag ``ario.prediction_tx``
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from verifier.core import mlflow_profile as P
@@ -171,29 +174,72 @@ def add_prediction(reader: LineageReader, rf: RunFiles | None, did: str, mv: Any
                              "trace_id": trace[0] if trace else ""})
 
 
+class TraceIndex:
+    """The traces of one model version by decision id (the first trace of each wins):
+    (trace id, tags) go to an unnamed temporary file as they are scanned and only
+    decision id -> file offset stays in memory (one entry per prediction)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="ario-traces-")
+        self._offsets: dict[str, int] = {}
+
+    def add(self, did: str, tid: str, tags: dict[str, str]) -> None:
+        """Remember `did`'s trace unless it already has one."""
+        if did not in self._offsets:
+            self._offsets[did] = self._file.tell()
+            pickle.dump((tid, tags), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def get(self, did: str) -> tuple[str, dict[str, str]] | None:
+        """(trace id, tags) of `did`'s trace, if any (our own file: safe to unpickle)."""
+        offset = self._offsets.get(did)
+        if offset is None:
+            return None
+        end = self._file.tell()
+        self._file.seek(offset)
+        trace = pickle.load(self._file)
+        self._file.seek(end)
+        return trace
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def close(self) -> None:
+        """Remove the temporary file."""
+        self._file.close()
+
+
 def add_predictions(reader: LineageReader, mv: Any) -> None:
-    """All predictions of `mv`: artifacts on its source run and traces tagged with it."""
+    """All predictions of `mv`: artifacts on its source run and traces tagged with it.
+    A streaming reader (``reader.sink``) hands them on a chunk at a time."""
     name, version = mv.name, str(mv.version)
     rf = reader.files(mv.run_id) if mv.run_id else None
-    traces: dict[str, tuple[str, dict[str, str]]] = {}
-    found, why = reader.store.traces_for_model(name)
-    if why:
-        reader.gap(f"traces of {name}", why)
-    for tid, tags in found:
-        did = _decision_of(tags)
-        if did and tags.get("ario.model_version", version) == version:
-            traces.setdefault(did, (tid, tags))
-    dids = []
-    for did in rf.subdirs("predictions") if rf else []:
-        payload = loose_json(rf.get(f"predictions/{did}/payload.json"))  # type: ignore[union-attr]
-        if _names_version(payload, name, version) is not False:
-            dids.append(did)
-    dids += sorted(set(traces) - set(dids))
-    limit = reader.limits.max_predictions
-    if len(dids) > limit:
-        reader.gap(f"predictions of {name}/{version}", f"only the first {limit} of {len(dids)} read")
-    for did in dids[:limit]:
-        add_prediction(reader, rf, did, mv, traces.get(did))
+    traces = TraceIndex()
+    try:
+        def visit(tid: str, tags: dict[str, str]) -> None:
+            did = _decision_of(tags)
+            if did and tags.get("ario.model_version", version) == version:
+                traces.add(did, tid, tags)
+
+        why = reader.store.traces_for_model(name, visit)
+        if why:
+            reader.gap(f"traces of {name}", why)
+        dids = []
+        for did in rf.subdirs("predictions") if rf else []:
+            payload = loose_json(rf.get(f"predictions/{did}/payload.json"))  # type: ignore[union-attr]
+            if _names_version(payload, name, version) is not False:
+                dids.append(did)
+        dids += sorted(set(traces) - set(dids))
+        limit = reader.limits.max_predictions
+        if len(dids) > limit:
+            reader.gap(f"predictions of {name}/{version}",
+                       f"only the first {limit} of {len(dids)} read")
+        start = len(reader.col.records)
+        for did in dids[:limit]:
+            add_prediction(reader, rf, did, mv, traces.get(did))
+            reader.hand_on(start)
+        reader.hand_on(start, final=True)
+    finally:
+        traces.close()
 
 
 def add_trace_target(reader: LineageReader, trace_id: str) -> None:

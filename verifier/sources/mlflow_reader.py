@@ -15,6 +15,7 @@ and the local copy is kept only when no gateway delivered. Anything missing beco
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +100,19 @@ def envelope_from_item(record: EventRecord) -> None:
 
 
 class LineageReader:
-    """Builds one `Collection`; holds per-run caches while doing so."""
+    """Builds one `Collection`; holds per-run caches while doing so.
 
-    def __init__(self, store: MlflowStore, gateway: Any = None) -> None:
+    With a `sink`, a model version's predictions are not kept: each `chunk` of them is
+    filled from the gateways and passed to ``sink(records)`` as soon as it is complete;
+    the `Collection` then holds the lineage only (see `verifier.sources.mlflow_export`).
+    Everything else happens in the same order as without a sink."""
+
+    def __init__(self, store: MlflowStore, gateway: Any = None, *,
+                 sink: Callable[[list[EventRecord]], None] | None = None,
+                 chunk: int = 512) -> None:
         self.store = store
         self.gateway = gateway
+        self.sink, self.chunk = sink, chunk
         self.limits = store.limits
         self._runs: dict[str, Any] = {}
         self._files: dict[str, RunFiles] = {}
@@ -130,6 +139,19 @@ class LineageReader:
         self.fill_from_gateway()
         self.follow_training_chain()
         return self.col
+
+    def hand_on(self, start: int, final: bool = False) -> None:
+        """With a sink: once `chunk` records were added after index `start` (or at the
+        end, `final`), fill them from the gateways, pass them on and drop them."""
+        records = self.col.records
+        if self.sink is None or len(records) <= start:
+            return
+        if final or len(records) - start >= self.chunk:
+            batch = records[start:]
+            del records[start:]
+            if self.gateway is not None:
+                fill_from_gateways(batch, self.gateway)
+            self.sink(batch)
 
     def gap(self, what: str, why: str) -> None:
         """Record something that could not be read."""
@@ -200,7 +222,7 @@ class LineageReader:
         if tx_id:
             for files in [rf, *self._files.values()] if rf else self._files.values():
                 if files is not None and record.data_item is None and tx_id in files.items:
-                    record.data_item = files.items[tx_id]
+                    record.data_item = files.item(tx_id)
                     record.hints["data_item_origin"] = files.origin(f"dataitem/{tx_id}.bin")
             if rf is not None:
                 record.receipt = rf.receipt_for(tx_id, *fixed_receipts)

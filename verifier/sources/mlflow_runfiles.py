@@ -5,11 +5,17 @@ Everything here is a hint for finding evidence; the audit re-verifies all of it.
 their ``Event-Id`` tag; receipts come from ``receipts/<tx>.json`` (ours) or the plugin's
 fixed names (``receipt.json``, ``registration_receipt.json``), the latter only when their
 ``id`` names the tx in question (a later anchor overwrites the fixed names).
+
+The files stay on disk (`DiskFiles`: the store's private download directory) and are read
+when asked for, so a run with a million prediction artifacts costs its file names, not its
+bytes; only the Event-Id index of the data items is kept.
 """
 
 from __future__ import annotations
 
 import re
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from verifier.core.ans104 import parse_data_item
@@ -31,26 +37,51 @@ def loose_json(data: bytes | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class RunFiles:
-    """The files under one run's ``ario/`` directory, keyed relative to ``ario/``."""
+class DiskFiles(Mapping[str, bytes]):
+    """Files under `root` by relative POSIX name (in the order listed), read on access."""
 
-    def __init__(self, run_id: str, files: dict[str, bytes]) -> None:
+    def __init__(self, root: str, names: list[str]) -> None:
+        self.root = root
+        self._names = dict.fromkeys(names)
+
+    def __getitem__(self, rel: str) -> bytes:
+        if rel not in self._names:
+            raise KeyError(rel)
+        with open(os.path.join(self.root, rel), "rb") as fh:  # not pathlib: it interns parts
+            return fh.read()
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class RunFiles:
+    """The files under one run's ``ario/`` directory, keyed relative to ``ario/``: bytes
+    (tests) or `DiskFiles`. Kept in memory: the data items' tx ids and Event-Id index and
+    the names of the valid receipts (parsed again when asked for)."""
+
+    def __init__(self, run_id: str, files: Mapping[str, bytes]) -> None:
         self.run_id = run_id
         self.files = files
-        self.items: dict[str, bytes] = {}
-        self.receipts: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, str] = {}      # tx id -> relative name of its data item
+        self.receipts: dict[str, str] = {}   # tx id -> relative name of a valid receipt
         self.tx_by_event: dict[str, str] = {}
         self.problems: list[tuple[str, str]] = []
-        for rel, data in files.items():
+        for rel in files:
             if m := _DATAITEM.fullmatch(rel):
-                self._index_item(m.group(1), data)
+                self._index_item(m.group(1), rel)
             elif m := _RECEIPT.fullmatch(rel):
-                receipt = self._receipt(rel)
-                if receipt is not None:
-                    self.receipts[m.group(1)] = receipt
+                if self._receipt(rel) is not None:
+                    self.receipts[m.group(1)] = rel
 
-    def _index_item(self, tx_id: str, raw: bytes) -> None:
-        self.items[tx_id] = raw
+    def _index_item(self, tx_id: str, rel: str) -> None:
+        self.items[tx_id] = rel
+        raw = self.files[rel]
         try:
             item = parse_data_item(raw)
         except Malformed:
@@ -70,6 +101,11 @@ class RunFiles:
             return None
         return value
 
+    def item(self, tx_id: str) -> bytes | None:
+        """The bytes of ``ario/dataitem/<tx_id>.bin``, if present."""
+        rel = self.items.get(tx_id)
+        return None if rel is None else self.files[rel]
+
     def get(self, rel: str) -> bytes | None:
         """The bytes of ``ario/<rel>``, if present."""
         return self.files.get(rel)
@@ -81,7 +117,7 @@ class RunFiles:
     def receipt_for(self, tx_id: str, *fixed_names: str) -> dict[str, Any] | None:
         """Our per-tx receipt, else a plugin fixed-name receipt whose id is `tx_id`."""
         if tx_id in self.receipts:
-            return self.receipts[tx_id]
+            return self._receipt(self.receipts[tx_id])
         for name in fixed_names:
             if name in self.files:
                 value = self._receipt(name)

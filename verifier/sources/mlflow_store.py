@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
 from verifier.sources.mlflow_env import disable_mlflow_phone_home, remote_host
+from verifier.sources.mlflow_runfiles import DiskFiles
 from verifier.sources.mlflow_snapshot import StoreView, open_view
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
@@ -98,6 +100,7 @@ class MlflowStore:
         self.tracking_uri = tracking_uri
         self.limits = limits
         self._views: list[StoreView] = []
+        self._tmpdirs: list[str] = []
         self._uri_before = os.environ.get(_URI_ENV)
         try:
             view = self._open(tracking_uri)
@@ -121,10 +124,13 @@ class MlflowStore:
         return view
 
     def close(self) -> None:
-        """Remove the private views; $MLFLOW_TRACKING_URI as it was before."""
+        """Remove the private views and downloads; $MLFLOW_TRACKING_URI as it was before."""
         for view in self._views:
             view.close()
         self._views = []
+        for tmp in self._tmpdirs:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._tmpdirs = []
         if self._uri_before is None:
             os.environ.pop(_URI_ENV, None)
         else:
@@ -291,9 +297,11 @@ class MlflowStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def ario_files(self, run_id: str) -> tuple[dict[str, bytes], str | None]:
+    def ario_files(self, run_id: str) -> tuple[Mapping[str, bytes], str | None]:
         """Every file under the run's ``ario/`` artifact directory, keyed by path relative
-        to ``ario/`` (e.g. ``predictions/<id>/payload.json``); plus a problem, if any."""
+        to ``ario/`` (e.g. ``predictions/<id>/payload.json``); plus a problem, if any. The
+        files are downloaded into a private directory that lives until `close` and are
+        read from there when asked for (`DiskFiles`), never all held in memory."""
         limits = self.limits
         try:
             self._run_artifacts(run_id)
@@ -303,25 +311,37 @@ class MlflowStore:
         if "ario" not in top:
             return {}, None
         tmp = tempfile.mkdtemp(prefix="ario-audit-")
+        self._tmpdirs.append(tmp)
         try:
-            local = Path(self.client.download_artifacts(run_id, "ario", tmp))
-            out: dict[str, bytes] = {}
+            local = self._download_ario(run_id, tmp)
+            names: list[str] = []
             total = 0
-            for p in sorted(local.rglob("*")):
-                if not p.is_file() or p.is_symlink():
-                    continue
-                if len(out) >= limits.max_ario_files:
-                    return out, f"more than {limits.max_ario_files} files under ario/"
-                size = p.stat().st_size
+            for rel in _files_under(local):
+                if len(names) >= limits.max_ario_files:
+                    return DiskFiles(local, names), \
+                        f"more than {limits.max_ario_files} files under ario/"
+                size = os.stat(os.path.join(local, rel)).st_size
                 total += size
                 if size > limits.max_ario_file_bytes or total > limits.max_ario_bytes:
-                    return out, f"ario/{p.relative_to(local).as_posix()} exceeds the byte limits"
-                out[p.relative_to(local).as_posix()] = p.read_bytes()
-            return out, None
+                    return DiskFiles(local, names), f"ario/{rel} exceeds the byte limits"
+                names.append(rel)
+            return DiskFiles(local, names), None
         except Exception as exc:  # noqa: BLE001
             return {}, f"cannot download ario/: {short_error(exc)}"
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _download_ario(self, run_id: str, tmp: str) -> str:
+        """The run's ``ario/`` directory copied into `tmp`. MLflow's directory download
+        submits one future per file, all at once (kilobytes each: the peak memory of an
+        export with many predictions), so the ``ario/`` of a local artifact store is copied
+        here one file at a time, following symlinks as MLflow's copy does."""
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repo = get_artifact_repository(self.client.get_run(run_id).info.artifact_uri or "")
+        if not isinstance(repo, LocalArtifactRepository):
+            return self.client.download_artifacts(run_id, "ario", tmp)
+        dst = os.path.join(tmp, "ario")
+        _copy_tree(repo.download_artifacts("ario"), dst)  # no dst_path: the path, no copy
+        return dst
 
     # -- traces -----------------------------------------------------------------------------
 
@@ -339,31 +359,74 @@ class MlflowStore:
             return None, "trace not found"
         return dict(getattr(info, "tags", None) or {}), None
 
-    def traces_for_model(self, name: str) -> tuple[list[tuple[str, dict[str, str]]], str | None]:
-        """(trace id, tags) of traces tagged ``ario.model_name = name``, in all experiments."""
+    def traces_for_model(self, name: str, visit: Callable[[str, dict[str, str]], None]
+                         ) -> str | None:
+        """Call ``visit(trace id, tags)`` for each trace tagged ``ario.model_name = name``
+        in all experiments, at most `max_traces`, one page at a time (nothing is kept
+        here); returns why the scan stopped early, if it did."""
         if "'" in name or "\\" in name:
-            return [], "model name cannot be used in a trace search filter"
-        found: list[tuple[str, dict[str, str]]] = []
+            return "model name cannot be used in a trace search filter"
+        seen = 0
         params = inspect.signature(self.client.search_traces).parameters
         where = "locations" if "locations" in params else "experiment_ids"  # MLflow 3 renamed it
         try:
             ids = self.experiment_ids()
-            for i in range(0, len(ids), 50):
-                token = None
-                while True:
+        except Exception as exc:  # noqa: BLE001
+            return f"trace search failed: {short_error(exc)}"
+        for i in range(0, len(ids), 50):
+            token = None
+            while True:
+                try:
                     page = self.client.search_traces(
                         **{where: ids[i:i + 50]}, max_results=500, page_token=token,
                         filter_string=f"tag.`ario.model_name` = '{name}'", include_spans=False)
-                    found.extend((t.info.trace_id, dict(t.info.tags or {})) for t in page)
-                    if len(found) > self.limits.max_traces:
-                        return found[: self.limits.max_traces], \
-                            f"more than {self.limits.max_traces} traces"
-                    token = getattr(page, "token", None)
-                    if not token:
-                        break
-        except Exception as exc:  # noqa: BLE001
-            return found, f"trace search failed: {short_error(exc)}"
-        return found, None
+                    found = [(t.info.trace_id, dict(t.info.tags or {})) for t in page]
+                except Exception as exc:  # noqa: BLE001
+                    return f"trace search failed: {short_error(exc)}"
+                for tid, tags in found:
+                    if seen == self.limits.max_traces:
+                        return f"more than {self.limits.max_traces} traces"
+                    visit(tid, tags)
+                    seen += 1
+                token = getattr(page, "token", None)
+                if not token:
+                    break
+        return None
+
+def get_artifact_repository(uri: str) -> Any:
+    """MLflow's artifact repository for `uri` (imported late: MLflow is optional)."""
+    from mlflow.store.artifact.artifact_repository_registry import (
+        get_artifact_repository as get_repo,
+    )
+
+    return get_repo(uri)
+
+
+def _copy_tree(src: str, dst: str) -> None:
+    """Copy the regular files under `src` to `dst`, one directory listing at a time."""
+    os.makedirs(dst, exist_ok=True)
+    with os.scandir(src) as entries:
+        names = [e.name for e in entries]
+    for name in names:
+        path = os.path.join(src, name)
+        if os.path.isdir(path):
+            _copy_tree(path, os.path.join(dst, name))
+        else:  # a broken link or a special file fails the copy, as in MLflow's
+            shutil.copyfile(path, os.path.join(dst, name))
+
+
+def _files_under(root: str) -> list[str]:
+    """Relative POSIX names of the regular files under `root` (not through symlinks), in
+    the order of sorted `pathlib` paths (component by component)."""
+    out = []
+    for top, dirs, files in os.walk(root):
+        base = os.path.relpath(top, root).replace(os.sep, "/")
+        for name in files:
+            full = os.path.join(top, name)
+            if os.path.isfile(full) and not os.path.islink(full):
+                out.append(name if base == "." else f"{base}/{name}")
+    out.sort(key=lambda rel: rel.replace("/", "\0"))  # NUL sorts first: component order
+    return out
 
 
 def dataset_inputs(run: Any) -> list[dict[str, Any]]:
