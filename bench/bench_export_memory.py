@@ -102,9 +102,10 @@ def build(path: Path, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def export(store: Path, out: Path) -> dict:
-    """Run the export CLI in a fresh process; its peak RSS, CPU and JSON summary."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def export(store: Path, out: Path, code: Path) -> dict:
+    """Run the export CLI of the checkout `code` in a fresh process; its peak RSS, CPU and
+    JSON summary."""
+    env = dict(os.environ, PYTHONPATH=str(code))
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, "export", "--tracking-uri",
          f"sqlite:///{store / 'mlflow.db'}", "models:/fraud/1", "-o", str(out), "--force",
@@ -123,6 +124,8 @@ def main() -> int:
     ap.add_argument("--n", default="4000,16000", help="predictions per store, comma-separated")
     ap.add_argument("--dir", default="/tmp/export-bench", help="stores are kept here")
     ap.add_argument("--repeat", type=int, default=1, help="exports per store (lowest RSS)")
+    ap.add_argument("--code", default=str(ROOT),
+                    help="checkout whose export is measured (default: this one)")
     args = ap.parse_args()
     base = Path(args.dir)
     rows = []
@@ -131,7 +134,7 @@ def main() -> int:
         if not (store / "mlflow.db").is_file():
             secs = build(store, n)
             print(f"built {store} ({n} predictions) in {secs:.0f} s", flush=True)
-        runs = [export(store, base / f"out-{n}.zip") for _ in range(args.repeat)]
+        runs = [export(store, base / f"out-{n}.zip", Path(args.code)) for _ in range(args.repeat)]
         r = min(runs, key=lambda x: x["rss_mib"])
         rows.append((n, r))
         print(f"n={n}: events {r['events']}, gaps {r['gaps']}, exit {r['rc']}, "

@@ -40,9 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from verifier.cli.options import (
         UsageError, check_offline_store, check_output_path, gateway_client, redact_uri, to_target,
     )
-    from verifier.sources.bundle_v2_write import write_bundle_v2
     from verifier.sources.errors import SourceError
-    from verifier.sources.mlflow_reader import read_mlflow
+    from verifier.sources.mlflow_export import BundleWriteError, export_mlflow
 
     uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     try:
@@ -55,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return EXIT_USAGE
-    try:
-        collection = read_mlflow(uri, target, gateway=client)
+    try:  # predictions stream into the bundle a chunk at a time (sources/mlflow_export.py)
+        summary, collection = export_mlflow(uri, target, args.output, gateway=client)
+    except BundleWriteError as exc:
+        sys.stderr.write(f"ario-verifier export: error: cannot write {shown(args.output)}: "
+                         f"{shown(exc.args[0])}\n")
+        return EXIT_USAGE
     except ValueError as exc:
         sys.stderr.write(f"ario-verifier export: error: {exc}\n")
         return EXIT_USAGE
@@ -66,12 +69,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    try:
-        summary = write_bundle_v2(collection, args.output)
-    except (OSError, ValueError) as exc:
-        sys.stderr.write(f"ario-verifier export: error: cannot write {shown(args.output)}: "
-                         f"{shown(exc)}\n")
-        return EXIT_USAGE
     for what, why in collection.gaps:
         sys.stderr.write(f"gap: {shown(what)}: {shown(why)}\n")  # names from the store
     info = {"output": str(summary.path), "sha256": summary.sha256, "events": summary.events,
@@ -84,4 +81,4 @@ def run(args: argparse.Namespace) -> int:
                          f"member(s), sha256 {summary.sha256})\n")
         if collection.gaps:
             sys.stdout.write(f"{len(collection.gaps)} gap(s) recorded; the audit will report them\n")
-    return EXIT_INCOMPLETE if collection.gaps or not collection.records else EXIT_VERIFIED
+    return EXIT_INCOMPLETE if collection.gaps or not summary.events else EXIT_VERIFIED

@@ -33,11 +33,20 @@ _dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")).encode
 
 
+def lineage_rank(record: EventRecord) -> int:
+    """0 dataset, 1 training, 2 registration, 3 promotion, 4 prediction, 5 anything else."""
+    return _RANK.get(record.hints.get("event_type", ""), 5)
+
+
+#: `lineage_rank` of a prediction.
+PREDICTION_RANK = _RANK["prediction"]
+
+
 def lineage_order(records: Iterable[EventRecord]) -> list[EventRecord]:
     """Records sorted by event type (datasets, training, registration, promotions,
     predictions, then anything else), stably: the streaming audit can then decide most
     events on arrival. Readers never rely on it."""
-    return sorted(records, key=lambda r: _RANK.get(r.hints.get("event_type", ""), 5))
+    return sorted(records, key=lineage_rank)
 
 
 def bytes_value(data: bytes | None) -> str | dict[str, str] | None:
@@ -119,7 +128,10 @@ class BundleWriter:
 
     def add(self, record: EventRecord) -> None:
         """Append one record (its line is built now; the shard is written when full)."""
-        line = record_line(record)
+        self.add_line(record_line(record))
+
+    def add_line(self, line: bytes) -> None:
+        """Append one record already made a line by `record_line`."""
         if self._lines and (len(self._lines) >= self.shard_events
                             or self._size + len(line) > self.shard_bytes):
             self._flush()
