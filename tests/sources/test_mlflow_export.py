@@ -123,3 +123,26 @@ def test_unrepresentable_record_is_a_write_error_and_leaves_no_file(stores, tmp_
         export_mlflow(b.uri, "models:/fraud/1", out, created_at=WHEN)
     assert isinstance(err.value.args[0], ValueError) and "tx id" in str(err.value.args[0])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ario_listing_keeps_pathlib_order_and_skips_links(tmp_path):
+    import os
+    from pathlib import Path
+
+    from verifier.sources.mlflow_store import _copy_tree, _files_under
+
+    src = tmp_path / "src"
+    for rel in ("a/b.json", "a-c.json", "a.b/x/y.bin", "A/z", "b", "predictions/p-1/proof.json",
+                "predictions/p/payload.json", ".hidden"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(rel.encode())
+    os.symlink(src / "b", src / "link-to-file")
+    os.symlink(src / "a", src / "link-to-dir")
+    old = [p.relative_to(src).as_posix() for p in sorted(src.rglob("*"))
+           if p.is_file() and not p.is_symlink()]
+    assert _files_under(str(src)) == old and "a-c.json" in old and "link-to-file" not in old
+    dst = tmp_path / "dst"
+    _copy_tree(str(src), str(dst))  # links followed, as MLflow's copy does
+    assert (dst / "link-to-file").read_bytes() == b"b" and (dst / "link-to-dir/b.json").is_file()
+    assert not any(p.is_symlink() for p in dst.rglob("*"))
+    assert Path(dst, "a.b/x/y.bin").read_bytes() == b"a.b/x/y.bin"

@@ -27,6 +27,15 @@ from verifier.sources.mlflow_reader import LineageReader, parse_target
 from verifier.sources.mlflow_store import MlflowStore, ReaderLimits
 from verifier.sources.model import Collection, EventRecord
 
+#: What `export` reads of one target (spec/audit-bundle.md §5). Its memory does not hold the
+#: predictions, only per prediction its decision id, dedup key, trace-file offset and the
+#: names of its ``ario/`` files: ~1 KB measured (bench/bench_export_memory.py), so ~1 GiB
+#: at 1,000,000 predictions. The ``ario/`` files are a private copy on disk, hence the
+#: file and byte limits sized for four files (payload, proof, data item, receipt) of ~2 KB.
+EXPORT_LIMITS = ReaderLimits(max_predictions=1_000_000, max_traces=1_000_000,
+                             max_ario_files=4_000_000, max_ario_bytes=8 * 1024**3)
+
+
 class BundleWriteError(Exception):
     """Writing the bundle (or its temporary line file) failed; `args[0]` is the cause, an
     `OSError` or the `ValueError` of a record that cannot be represented."""
@@ -34,7 +43,7 @@ class BundleWriteError(Exception):
 
 def export_mlflow(tracking_uri: str, target: str, path: str | os.PathLike[str], *,
                   registry_uri: str | None = None, gateway: Any = None,
-                  limits: ReaderLimits = ReaderLimits(), chunk: int = 512,
+                  limits: ReaderLimits = EXPORT_LIMITS, chunk: int = 512,
                   created_at: str | None = None, tool_version: str = __version__,
                   shard_events: int = 1024, shard_bytes: int = 4 * 1024**2,
                   compresslevel: int = 6) -> tuple[Any, Collection]:
