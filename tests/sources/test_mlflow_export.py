@@ -129,7 +129,7 @@ def test_ario_listing_keeps_pathlib_order_and_skips_links(tmp_path):
     import os
     from pathlib import Path
 
-    from verifier.sources.mlflow_store import _copy_tree, _files_under
+    from verifier.sources.mlflow_runfiles import copy_tree, files_under
 
     src = tmp_path / "src"
     for rel in ("a/b.json", "a-c.json", "a.b/x/y.bin", "A/z", "b", "predictions/p-1/proof.json",
@@ -140,9 +140,9 @@ def test_ario_listing_keeps_pathlib_order_and_skips_links(tmp_path):
     os.symlink(src / "a", src / "link-to-dir")
     old = [p.relative_to(src).as_posix() for p in sorted(src.rglob("*"))
            if p.is_file() and not p.is_symlink()]
-    assert _files_under(str(src)) == old and "a-c.json" in old and "link-to-file" not in old
+    assert files_under(str(src)) == old and "a-c.json" in old and "link-to-file" not in old
     dst = tmp_path / "dst"
-    _copy_tree(str(src), str(dst))  # links followed, as MLflow's copy does
+    copy_tree(str(src), str(dst))  # links followed, as MLflow's copy does
     assert (dst / "link-to-file").read_bytes() == b"b" and (dst / "link-to-dir/b.json").is_file()
     assert not any(p.is_symlink() for p in dst.rglob("*"))
     assert Path(dst, "a.b/x/y.bin").read_bytes() == b"a.b/x/y.bin"

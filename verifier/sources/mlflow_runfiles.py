@@ -13,8 +13,9 @@ bytes; only the Event-Id index of the data items is kept.
 
 from __future__ import annotations
 
-import re
 import os
+import re
+import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -131,3 +132,30 @@ class RunFiles:
         names = {rel[len(pre):].split("/", 1)[0] for rel in self.files
                  if rel.startswith(pre) and "/" in rel[len(pre):]}
         return sorted(names)
+
+
+def copy_tree(src: str, dst: str) -> None:
+    """Copy the regular files under `src` to `dst`, one directory listing at a time."""
+    os.makedirs(dst, exist_ok=True)
+    with os.scandir(src) as entries:
+        names = [e.name for e in entries]
+    for name in names:
+        path = os.path.join(src, name)
+        if os.path.isdir(path):
+            copy_tree(path, os.path.join(dst, name))
+        else:  # a broken link or a special file fails the copy, as in MLflow's
+            shutil.copyfile(path, os.path.join(dst, name))
+
+
+def files_under(root: str) -> list[str]:
+    """Relative POSIX names of the regular files under `root` (not through symlinks), in
+    the order of sorted `pathlib` paths (component by component)."""
+    out = []
+    for top, dirs, files in os.walk(root):
+        base = os.path.relpath(top, root).replace(os.sep, "/")
+        for name in files:
+            full = os.path.join(top, name)
+            if os.path.isfile(full) and not os.path.islink(full):
+                out.append(name if base == "." else f"{base}/{name}")
+    out.sort(key=lambda rel: rel.replace("/", "\0"))  # NUL sorts first: component order
+    return out

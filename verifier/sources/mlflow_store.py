@@ -24,7 +24,7 @@ from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
 from verifier.sources.mlflow_env import disable_mlflow_phone_home, remote_host
-from verifier.sources.mlflow_runfiles import DiskFiles
+from verifier.sources.mlflow_runfiles import DiskFiles, copy_tree, files_under
 from verifier.sources.mlflow_snapshot import StoreView, open_view
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
@@ -316,7 +316,7 @@ class MlflowStore:
             local = self._download_ario(run_id, tmp)
             names: list[str] = []
             total = 0
-            for rel in _files_under(local):
+            for rel in files_under(local):
                 if len(names) >= limits.max_ario_files:
                     return DiskFiles(local, names), \
                         f"more than {limits.max_ario_files} files under ario/"
@@ -334,13 +334,14 @@ class MlflowStore:
         submits one future per file, all at once (kilobytes each: the peak memory of an
         export with many predictions), so the ``ario/`` of a local artifact store is copied
         here one file at a time, following symlinks as MLflow's copy does."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
         from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
         repo = get_artifact_repository(self.client.get_run(run_id).info.artifact_uri or "")
         if not isinstance(repo, LocalArtifactRepository):
             return self.client.download_artifacts(run_id, "ario", tmp)
         dst = os.path.join(tmp, "ario")
-        _copy_tree(repo.download_artifacts("ario"), dst)  # no dst_path: the path, no copy
+        copy_tree(repo.download_artifacts("ario"), dst)  # no dst_path: the path, no copy
         return dst
 
     # -- traces -----------------------------------------------------------------------------
@@ -392,42 +393,6 @@ class MlflowStore:
                 if not token:
                     break
         return None
-
-def get_artifact_repository(uri: str) -> Any:
-    """MLflow's artifact repository for `uri` (imported late: MLflow is optional)."""
-    from mlflow.store.artifact.artifact_repository_registry import (
-        get_artifact_repository as get_repo,
-    )
-
-    return get_repo(uri)
-
-
-def _copy_tree(src: str, dst: str) -> None:
-    """Copy the regular files under `src` to `dst`, one directory listing at a time."""
-    os.makedirs(dst, exist_ok=True)
-    with os.scandir(src) as entries:
-        names = [e.name for e in entries]
-    for name in names:
-        path = os.path.join(src, name)
-        if os.path.isdir(path):
-            _copy_tree(path, os.path.join(dst, name))
-        else:  # a broken link or a special file fails the copy, as in MLflow's
-            shutil.copyfile(path, os.path.join(dst, name))
-
-
-def _files_under(root: str) -> list[str]:
-    """Relative POSIX names of the regular files under `root` (not through symlinks), in
-    the order of sorted `pathlib` paths (component by component)."""
-    out = []
-    for top, dirs, files in os.walk(root):
-        base = os.path.relpath(top, root).replace(os.sep, "/")
-        for name in files:
-            full = os.path.join(top, name)
-            if os.path.isfile(full) and not os.path.islink(full):
-                out.append(name if base == "." else f"{base}/{name}")
-    out.sort(key=lambda rel: rel.replace("/", "\0"))  # NUL sorts first: component order
-    return out
-
 
 def dataset_inputs(run: Any) -> list[dict[str, Any]]:
     """Raw dataset inputs: name, digest, source, source_type, schema (string), context."""
