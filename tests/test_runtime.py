@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -26,6 +27,14 @@ def _die_on_five(x: int) -> int:
     return x
 
 
+def _slow_zero_fail_three(x: int) -> int:
+    if x == 0:
+        time.sleep(0.3)  # later results arrive first and wait, read, until it is done
+    if x == 3:
+        raise ValueError("three")
+    return x
+
+
 def _echo_big(blob: bytes) -> bytes:
     return blob * 2
 
@@ -43,6 +52,13 @@ def test_worker_exception_reaches_the_caller():
     with pytest.raises(ValueError, match="seven"):
         list(ordered_map(_fail_on_seven, range(20), workers=2))
     assert multiprocessing.active_children() == []
+
+
+def test_results_that_arrive_early_keep_their_place_and_errors_theirs():
+    it = ordered_map(_slow_zero_fail_three, range(12), workers=2, prefetch=3)
+    assert [next(it), next(it), next(it)] == [0, 1, 2]
+    with pytest.raises(ValueError, match="three"):
+        next(it)
 
 
 def test_dead_worker_is_an_error_not_a_hang():

@@ -17,6 +17,7 @@ import multiprocessing
 import queue
 import threading
 from collections import deque
+from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from verifier.gcpause import gc_paused  # re-exported: the one GC pause lives below sources
@@ -85,7 +86,7 @@ def _local_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
             outbox.put((i, task))
             return i
 
-        yield from _bounded(submit, lambda i: _result(conns[i], procs[i]), tasks, window)
+        yield from _bounded(submit, _Inbox(conns, procs).take, tasks, window)
     finally:
         outbox.put(None)
         _stop(procs, conns)
@@ -120,15 +121,40 @@ def _feed(outbox: queue.SimpleQueue, conns: list[Any]) -> None:
             return
 
 
-def _result(conn: Any, proc: Any) -> Any:
-    try:
-        ok, value = conn.recv()
-    except (EOFError, OSError):
-        proc.join(1)
-        raise RuntimeError(f"worker process ended unexpectedly (exit code {proc.exitcode})") from None
-    if not ok:
-        raise value
-    return value
+class _Inbox:
+    """Results read as soon as any worker has one, handed out in task order. (A worker
+    writing a result larger than the pipe's buffer blocks until it is read: reading only
+    the oldest would leave a worker that is ahead idle while the caller waits on another.)"""
+
+    def __init__(self, conns: list[Any], procs: list[Any]) -> None:
+        self.conns, self.procs = conns, procs
+        self.queues: list[deque] = [deque() for _ in conns]
+        self.live = {conn: i for i, conn in enumerate(conns)}
+
+    def take(self, i: int) -> Any:
+        """The next result of worker `i` (its exception re-raised here)."""
+        self._read(0)
+        mine = self.queues[i]
+        while not mine:
+            if self.conns[i] not in self.live:
+                raise RuntimeError("worker process ended unexpectedly")
+            self._read(None)
+        ok, value = mine.popleft()
+        if not ok:
+            raise value
+        return value
+
+    def _read(self, timeout: float | None) -> None:
+        """One message from each worker that has one (waiting up to `timeout` for any)."""
+        for conn in wait(list(self.live), timeout):
+            j = self.live[conn]
+            try:
+                self.queues[j].append(conn.recv())
+            except (EOFError, OSError):
+                del self.live[conn]
+                self.procs[j].join(1)
+                self.queues[j].append((False, RuntimeError(
+                    f"worker process ended unexpectedly (exit code {self.procs[j].exitcode})")))
 
 
 def _stop(procs: list[Any], conns: list[Any]) -> None:

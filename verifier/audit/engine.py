@@ -124,7 +124,7 @@ def stream_bundle(bundle: BundleSource, path: str | None, source: SourceInfo,
             return
         tasks = ((path, shard, bundle.limits, policy, limits) for shard in bundle.shard_entries())
         for kind, value in ordered_map(_run_shard, tasks, workers=workers, scheduler=scheduler,
-                                       prefetch=2):
+                                       prefetch=4):
             if kind == "error":
                 raise BundleError(R(value[0]), value[1])
             yield unpack(value)
