@@ -76,3 +76,30 @@ def test_canonical_text_recognised_for_jcs_bytes():
     data = rfc8785.dumps(value)
     doc = parse(data)
     assert doc.fast and is_canonical_text(data, doc.value)
+
+
+def test_scope_splice_look_alikes_equal_general_scope():
+    """Nested "signature" keys, look-alike text inside strings, and the signature as the
+    first, middle or last member: the splice equals the general scope or steps aside."""
+    sig, other = "ef" * 64, "0a" * 64
+    base = {"payload_hash": "ab" * 32, "public_key": "cd" * 32, "signature": sig}
+    shapes = [
+        {"subject": {"signature": sig}},
+        {"subject": {"signature": other}},
+        {"a": {"signature": other}},
+        {"a": {"b": 1, "signature": other}},
+        {"payload": [{"signature": sig}, {"signature": "x"}]},
+        {"z": [{"signature": sig}], "a": 1},
+        {"note": f'"signature":"{sig}"'},
+        {"note": '"signature":"', "zz": ',"signature":"x"'},
+        {"_": 0},
+        {"zzz": "last"},
+    ]
+    for extra in shapes:
+        env = {**base, **extra}
+        for keep in (env, {k: v for k, v in env.items() if k >= "signature"}):
+            for data in (rfc8785.dumps(keep), json.dumps(keep).encode()):
+                doc = parse(data)
+                for profile in Profile:
+                    want = rfc8785.dumps(signed_scope(doc.value, profile))
+                    assert scope_bytes(doc.value, profile, doc.fast, raw=data) == want, (extra, profile)

@@ -93,11 +93,12 @@ def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
 
     Fast path: take the canonical full envelope (the raw bytes themselves when they are
     already canonical, see `is_canonical_text`) and cut out the one top-level
-    ``"signature":"<hex>"`` member. That member text cannot occur inside a string (its
-    quotes would be escaped), and requiring exactly one occurrence rules out a nested
-    look-alike; envelopes with ``co_signatures``, or with a top-level ``_`` key in a profile
-    that strips those, take the general path. The signature value must already be
-    validated lowercase hex.
+    ``"signature":"<hex>"`` member. A quote inside a string is escaped in JCS text, so
+    ``"signature":"`` occurs only where a key named signature has a string value; requiring
+    exactly one occurrence rules out a nested look-alike, so it is the top-level member.
+    Envelopes with ``co_signatures``, or with a top-level ``_`` key in a profile that strips
+    those, take the general path. The signature value must already be validated lowercase
+    hex (its JCS text is then the value itself, of known length).
     """
     strips = profile in _STRIPS_UNDERSCORE
     if (fast and "co_signatures" not in envelope
@@ -106,12 +107,15 @@ def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
             full = raw  # the producer uploaded JCS(envelope): no need to serialize again
         else:
             full = _dumps(envelope).encode("ascii")
-        member = b'"signature":"' + envelope["signature"].encode("ascii") + b'"'
-        if full.count(member) == 1:
-            cut = full.find(b"," + member)
-            if cut >= 0:
-                return full[:cut] + full[cut + len(member) + 1:]
-            cut = full.find(member + b",")
-            if cut >= 0:
-                return full[:cut] + full[cut + len(member) + 1:]
+        at = full.find(_SIGNATURE_KEY)
+        if at >= 0 and full.find(_SIGNATURE_KEY, at + 1) < 0:
+            end = at + len(_SIGNATURE_KEY) + len(envelope["signature"]) + 1
+            if full[at - 1] == _COMMA:
+                return full[:at - 1] + full[end:]
+            if full[end] == _COMMA:
+                return full[:at] + full[end + 1:]
     return canonical(signed_scope(envelope, profile), fast, limits)
+
+
+_SIGNATURE_KEY = b'"signature":"'
+_COMMA = ord(",")
