@@ -105,6 +105,7 @@ def test_depth_within_agrees_with_depth_of():
 def test_parse_builds_a_frozen_doc():
     doc = parse(b'{"a":[1,{"b":2}]}')
     assert doc == Doc({"a": [1, {"b": 2}]}, True, b'{"a":[1,{"b":2}]}', True)
+    assert not parse(b'{"a": [1, {"b": 2}]}').canonical  # whitespace
     with pytest.raises(AttributeError):
         doc.fast = False  # still frozen
 
@@ -126,15 +127,16 @@ def test_envelope_checks_is_verify_envelope_doc_without_the_result():
 
 
 def test_canonical_text_and_underscore_tests():
-    assert jcs.is_canonical_text(b'{"a":1,"b":{"c":[{"d":1}]}}', {"a": 1, "b": {"c": [{"d": 1}]}})
-    assert not jcs.is_canonical_text(b'{"b":1,"a":1}', {"b": 1, "a": 1})
-    assert not jcs.is_canonical_text(b'{"a":[{"d":1,"c":1}]}', {"a": [{"d": 1, "c": 1}]})
-    assert jcs.is_canonical_text(b'"x"', "x") and jcs.is_canonical_text(b"1", 1)
+    assert parse(b'{"a":1,"b":{"c":[{"d":1}]}}').canonical
+    assert not parse(b'{"b":1,"a":1}').canonical
+    assert not parse(b'{"a":[{"d":1,"c":1}]}').canonical
+    assert parse(b'"x"').canonical and parse(b"1").canonical
+    assert not parse(b'{"a":1.5}').canonical and not parse(b'{"a":"\\u0041"}').canonical
     assert jcs._underscored({"_x": 1}) and jcs._underscored({"a": 1, "_b": 2})
     assert not jcs._underscored({"a_": 1, "b": 2}) and not jcs._underscored({})
     env = {"_note": "x", "payload_hash": "0", "signature": "ab"}
     raw = json.dumps(env, separators=(",", ":"), sort_keys=True).encode()
-    assert b"_note" not in jcs.scope_bytes(env, Profile.MLFLOW, True, raw=raw, compact=True)
+    assert b"_note" not in jcs.scope_bytes(env, Profile.MLFLOW, True, canonical_raw=raw)
 
 
 def test_proof_found_cache_is_bounded():

@@ -120,7 +120,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
 
     # E4: signature over JCS(signed scope).
     try:
-        message = scope_bytes(env, profile, doc.fast, limits, doc.raw, doc.compact)
+        message = scope_bytes(env, profile, doc.fast, limits, doc.raw if doc.canonical else None)
     except Malformed as exc:
         checks.append(problem("signature", exc.reason, exc.detail))
         return checks, _subject(env, profile), False

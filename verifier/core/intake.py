@@ -7,7 +7,8 @@ range, nesting deeper than the depth bound, and unpaired UTF-16 surrogates.
 The returned `Doc` also records whether the document qualifies for the fast canonical
 path (`jcs.canonical`): pure ASCII, no backslash escapes at all, no fractional or exponent
 numbers and no ``-0`` (integers are range-checked on the way in). For such documents ``json.dumps(sort_keys=True)`` is
-byte-identical to RFC 8785, which keeps verification close to the bare signature cost.
+byte-identical to RFC 8785, and `Doc.canonical` says whether the raw bytes already are that
+form; this keeps verification close to the bare signature cost.
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ def _fast_int(text: str) -> int:
     return _int(text)
 
 
+class _NotCanonical(Exception):
+    """Raised by the canonical decoder on the first object whose keys are not in
+    ascending order (after the duplicate-key rule has had its say)."""
+
+
+def _ordered_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        _pairs(pairs)  # raises DUPLICATE_KEY naming the key
+    keys = list(d)
+    if keys != sorted(keys):  # ASCII order is UTF-16 order: the JCS member order
+        raise _NotCanonical
+    return d
+
+
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float, parse_int=_int
 )
@@ -98,11 +114,18 @@ _DECODER = json.JSONDecoder(
 _INT_ONLY_DECODER = json.JSONDecoder(
     object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_no_float, parse_int=_fast_int
 )
+# The int-only rules plus JCS member order, for compact text: a document it decodes is
+# already in RFC 8785 form (`Doc.canonical`), decided in the one pass.
+_CANONICAL_DECODER = json.JSONDecoder(
+    object_pairs_hook=_ordered_pairs, parse_constant=_constant, parse_float=_no_float,
+    parse_int=_fast_int
+)
 
 
 _JSON_WS = " \t\n\r"
 _SCAN = _DECODER.scan_once
 _INT_ONLY_SCAN = _INT_ONLY_DECODER.scan_once
+_CANONICAL_SCAN = _CANONICAL_DECODER.scan_once
 
 
 def _decode(scan: Any, text: str) -> Any:
@@ -124,12 +147,12 @@ def _decode(scan: Any, text: str) -> Any:
 @dataclass(frozen=True, slots=True)
 class Doc:
     """A parsed document, whether its values may use the fast canonical path, and (from
-    `parse`) the raw bytes it came from."""
+    `parse`) the raw bytes it came from and whether they already are JCS(value)."""
 
     value: Any
     fast: bool
     raw: bytes | None = None
-    compact: bool = False  # raw holds no JSON whitespace byte at all
+    canonical: bool = False  # raw is byte for byte the RFC 8785 form of value
 
 
 def depth_of(value: Any, bound: int) -> int:
@@ -258,9 +281,20 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
     if _nests_deeper(data, limits.max_depth, openers):
         raise Malformed(ReasonCode.NESTING_TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
     fast = b"\\" not in data and data.isascii()
+    canonical = False
     if fast:
+        # On the fast path the text is canonical iff it holds no JSON whitespace byte at
+        # all (none in strings either: any doubt answers False) and every object's keys
+        # ascend; the canonical decoder checks the order as it builds each object.
         try:
-            value = _decode(_INT_ONLY_SCAN, text)
+            if len(skeleton) == openers:
+                try:
+                    value = _decode(_CANONICAL_SCAN, text)
+                    canonical = True
+                except _NotCanonical:
+                    value = _decode(_INT_ONLY_SCAN, text)
+            else:
+                value = _decode(_INT_ONLY_SCAN, text)
         except _NotFast:
             fast = False
     if not fast:
@@ -269,7 +303,7 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Doc:
             where = find_lone_surrogate(value)
             if where is not None:
                 raise Malformed(ReasonCode.LONE_SURROGATE, f"unpaired surrogate in {where}")
-    return Doc(value, fast, data, len(skeleton) == openers)
+    return Doc(value, fast, data, canonical)
 
 
 def parse_value(value: Any, limits: Limits = DEFAULT_LIMITS) -> Doc:

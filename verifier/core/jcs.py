@@ -51,34 +51,6 @@ def canonical(value: Any, fast: bool = False, limits: Limits = DEFAULT_LIMITS) -
         raise Malformed(ReasonCode.BAD_FIELD_TYPE, f"not canonicalizable: {exc}") from None
 
 
-def is_canonical_text(raw: bytes, value: Any, compact: bool | None = None) -> bool:
-    """True if `raw` already is JCS(value), for a value parsed from `raw` on the fast path.
-
-    On that path (ASCII, no backslash escapes, safe integers other than ``-0``) the text is
-    canonical iff it has no whitespace outside strings (checked as: no space, tab, CR or LF
-    anywhere) and every object's keys are in ascending order (ASCII order is UTF-16 order).
-    Any doubt answers False; the caller then serializes instead. `compact` may pass in the
-    whitespace test already made by `intake.parse` (`Doc.compact`).
-    """
-    if compact is None:
-        compact = not (b" " in raw or b"\n" in raw or b"\t" in raw or b"\r" in raw)
-    if not compact:
-        return False
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if node.__class__ is dict:
-            if list(node) != sorted(node):
-                return False
-            node = node.values()
-        elif node.__class__ is not list:
-            continue
-        for v in node:  # a plain loop beats a generator or C-level passes on ~10 values
-            if v.__class__ is dict or v.__class__ is list:
-                stack.append(v)
-    return True
-
-
 def _underscored(envelope: dict[str, Any]) -> bool:
     """A top-level key starts with "_" (fast-path keys hold no control characters, so
     NUL can join them; one C-level join and search beats a loop over the keys)."""
@@ -87,13 +59,12 @@ def _underscored(envelope: dict[str, Any]) -> bool:
 
 
 def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
-                limits: Limits = DEFAULT_LIMITS, raw: bytes | None = None,
-                compact: bool | None = None) -> bytes:
+                limits: Limits = DEFAULT_LIMITS, canonical_raw: bytes | None = None) -> bytes:
     """JCS of the envelope's signed scope (spec/envelope.md §3.3).
 
-    Fast path: take the canonical full envelope (the raw bytes themselves when they are
-    already canonical, see `is_canonical_text`) and cut out the one top-level
-    ``"signature":"<hex>"`` member. A quote inside a string is escaped in JCS text, so
+    Fast path: take the canonical full envelope (`canonical_raw`: the raw bytes when
+    `intake.parse` found them already canonical, `Doc.canonical`; else serialized) and cut
+    out the one top-level ``"signature":"<hex>"`` member. A quote inside a string is escaped in JCS text, so
     ``"signature":"`` occurs only where a key named signature has a string value; requiring
     exactly one occurrence rules out a nested look-alike, so it is the top-level member.
     Envelopes with ``co_signatures``, or with a top-level ``_`` key in a profile that strips
@@ -103,10 +74,7 @@ def scope_bytes(envelope: dict[str, Any], profile: Profile, fast: bool,
     strips = profile in _STRIPS_UNDERSCORE
     if (fast and "co_signatures" not in envelope
             and not (strips and _underscored(envelope))):
-        if raw is not None and is_canonical_text(raw, envelope, compact):
-            full = raw  # the producer uploaded JCS(envelope): no need to serialize again
-        else:
-            full = _dumps(envelope).encode("ascii")
+        full = canonical_raw if canonical_raw is not None else _dumps(envelope).encode("ascii")
         at = full.find(_SIGNATURE_KEY)
         if at >= 0 and full.find(_SIGNATURE_KEY, at + 1) < 0:
             end = at + len(_SIGNATURE_KEY) + len(envelope["signature"]) + 1
