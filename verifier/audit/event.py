@@ -64,11 +64,6 @@ class EventOutcome:
                          s["public_key"], self.fingerprint)
 
 
-def _outcome(key: str, checks: list[Check], subject: dict[str, Any], fingerprint: str | None,
-             facts: dict[str, Any] | None) -> EventOutcome:
-    return EventOutcome(key, checks, subject, fingerprint, facts)
-
-
 def pack(outcomes: list[EventOutcome]) -> tuple[list[Check], list[tuple[int, ...]], list[tuple]]:
     """A compact, cheap-to-pickle form of a chunk: each distinct check, and each distinct
     list of checks (most events of a chunk share one), is sent once."""
@@ -172,51 +167,34 @@ def check_event(
 ) -> EventOutcome:
     """A1-A6 for `record` (the `index`-th record of the source), with the record's surface
     attached when the event is a lineage event (the completeness fold reads it)."""
-    out = _check_event(index, record, policy, env_policy, limits)
-    etype = out.subject.get("event_type")
-    if etype.__class__ is str and etype in _LINEAGE_TYPES and isinstance(record.surface, dict):
-        out.surface = record.surface
-    return out
-
-
-def _check_event(
-    index: int,
-    record: EventRecord,
-    policy: AuditPolicy,
-    env_policy: Policy,
-    limits: Limits,
-) -> EventOutcome:
-    key = record.tx_id if isinstance(record.tx_id, str) else f"#{index}"
-    subject: dict[str, Any] = {"tx_id": record.tx_id}
+    tx_id = record.tx_id
+    key = tx_id if isinstance(tx_id, str) else f"#{index}"
     checks: list[Check] = [proof_found_check(record)]
     envelope = record.envelope
     if envelope is None:
-        for h in ("event_type", "label"):
-            if h in record.hints:
-                subject[h] = record.hints[h]
-        checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
-        return _outcome(key, checks, subject, None, None)
+        return _no_envelope(key, record, checks)
 
     hints = record.hints
-    if record.data_item is None and record.receipt is None and "binding_attempts" not in hints:
+    data_item = record.data_item
+    if data_item is None and record.receipt is None and "binding_attempts" not in hints:
         if policy.require_receipts:
             checks += (binding_check(None, b"", None, policy), receipt_check(None, None, policy)[0])
         else:
             checks += _NO_BINDING_REQUIRED if policy.require_binding else _NO_BINDING
-        subject["bound"] = False
-        info = None
+        bound, info = False, None
     else:
-        checks.append(binding_check(record.tx_id, envelope, record.data_item, policy,
+        checks.append(binding_check(tx_id, envelope, data_item, policy,
                                     origin=hints.get("data_item_origin"),
                                     attempts=hints.get("binding_attempts"),
                                     claims=hints.get("gateway_claims")))
-        receipt, info = receipt_check(record.tx_id, record.receipt, policy)
+        receipt, info = receipt_check(tx_id, record.receipt, policy)
         checks.append(receipt)
-        subject["bound"] = checks[1].outcome is Outcome.PASSED
-    subject["envelope_origin"] = record.envelope_origin or ""  # where these bytes were read
+        bound = checks[1].outcome is Outcome.PASSED
+    subject: dict[str, Any] = {"tx_id": tx_id, "bound": bound,  # origin: where these bytes were read
+                               "envelope_origin": record.envelope_origin or ""}
     if record.payload is not None:
         subject["payload_origin"] = record.payload_origin or ""
-    if record.data_item is not None:
+    if data_item is not None:
         subject["data_item_origin"] = hints.get("data_item_origin", "")
     if hints.get("tx_source") == TX_SOURCE_SEARCH:
         subject["tx_source"] = TX_SOURCE_SEARCH
@@ -229,19 +207,18 @@ def _check_event(
         doc = parse(envelope, limits)
     except Malformed as exc:
         checks.append(problem("intake", exc.reason, f"envelope: {exc.detail}"))
-        return _outcome(key, checks, subject, None, None)
+        return EventOutcome(key, checks, subject, None, None)
     env = doc.value
     if not isinstance(env, dict):
         checks.append(problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object"))
-        return _outcome(key, checks, subject, None, None)
+        return EventOutcome(key, checks, subject, None, None)
 
     event_type = env.get("event_type")
     entity = env.get("subject")
     derived = derive(event_type, entity, env.get("payload_hash"), record.payload, record.surface)
-    env_checks, env_subject, clean = envelope_checks(doc, derived.committed, env_policy, limits)
+    env_checks, _, clean = envelope_checks(doc, derived.committed, env_policy, limits, subject)
     checks += env_checks
     checks.append(derived.check)
-    subject.update(env_subject)
     subject["label"] = label_of(event_type, entity, derived.facts)
     if isinstance(entity, dict):
         subject["entity"] = entity  # the signed subject: which run, model version, trace...
@@ -253,8 +230,25 @@ def _check_event(
             fingerprint = f"{env['public_key']}:{env['signature']}"
         else:
             fingerprint = hashlib.sha256(envelope).hexdigest()
-    facts = derived.facts if event_type.__class__ is str and event_type in _LINEAGE_TYPES else None
-    return _outcome(key, checks, subject, fingerprint, facts)
+    if event_type.__class__ is str and event_type in _LINEAGE_TYPES:
+        out = EventOutcome(key, checks, subject, fingerprint, derived.facts)
+        if isinstance(record.surface, dict):
+            out.surface = record.surface
+        return out
+    return EventOutcome(key, checks, subject, fingerprint, None)
+
+
+def _no_envelope(key: str, record: EventRecord, checks: list[Check]) -> EventOutcome:
+    subject: dict[str, Any] = {"tx_id": record.tx_id}
+    for h in ("event_type", "label"):
+        if h in record.hints:
+            subject[h] = record.hints[h]
+    checks.append(skipped("envelope", "no envelope bytes; nothing else can be checked"))
+    out = EventOutcome(key, checks, subject, None, None)
+    etype = subject.get("event_type")
+    if etype.__class__ is str and etype in _LINEAGE_TYPES and isinstance(record.surface, dict):
+        out.surface = record.surface
+    return out
 
 
 def _passed(checks: list[Check], check_id: str) -> bool:

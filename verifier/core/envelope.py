@@ -67,13 +67,17 @@ def verify_envelope_doc(
 
 
 def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEFAULT_POLICY,
-                    limits: Limits = DEFAULT_LIMITS) -> tuple[list[Check], dict[str, Any], bool]:
+                    limits: Limits = DEFAULT_LIMITS, subject: dict[str, Any] | None = None,
+                    ) -> tuple[list[Check], dict[str, Any], bool]:
     """E1-E6 as (checks, subject, clean): `verify_envelope_doc` without building the
     `Result`. `clean` means every check passed (or was skipped by policy), so the roll-up
-    is `verified` and the fields and signature checks passed."""
+    is `verified` and the fields and signature checks passed. The subject fields are added
+    to `subject` when given (a caller with fields of its own then builds one dict)."""
+    if subject is None:
+        subject = {}
     env = doc.value
     if env.__class__ is not dict:
-        return [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")], {}, False
+        return [problem("intake", R.NOT_AN_OBJECT, "envelope is not a JSON object")], subject, False
     checks: list[Check] = [_OK_INTAKE]
     clean = True
 
@@ -86,7 +90,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
             if profile is None:
                 checks.append(problem("spec_version", R.UNSUPPORTED_SPEC_VERSION,
                                       f"spec_version {_show(sv)} is not accepted"))
-                return checks, _subject(env, None), False
+                return checks, _subject(env, None, subject), False
             if sv.__class__ is str and len(_PROFILES) < 64:
                 _PROFILES[sv] = profile
         checks.append(_OK_SPEC)
@@ -95,7 +99,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
         checks.append(problem("spec_version", R.UNKNOWN_DOCUMENT,
                               "not an envelope: no spec_version, public_key, signature or "
                               "payload_hash"))
-        return checks, _subject(env, None), False
+        return checks, _subject(env, None, subject), False
     else:
         profile = Profile.LEGACY
         if policy.allow_legacy:
@@ -112,7 +116,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
         field_problem = _field_problem(env)
         if field_problem is not None:
             checks.append(field_problem)
-            return checks, _subject(env, profile), False
+            return checks, _subject(env, profile, subject), False
         decoded = (bytes.fromhex(env["payload_hash"]), bytes.fromhex(env["public_key"]),
                    bytes.fromhex(env["signature"]))
     checks.append(_OK_FIELDS)
@@ -123,7 +127,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
         message = scope_bytes(env, profile, doc.fast, limits, doc.raw if doc.canonical else None)
     except Malformed as exc:
         checks.append(problem("signature", exc.reason, exc.detail))
-        return checks, _subject(env, profile), False
+        return checks, _subject(env, profile, subject), False
     if ed25519.verify(public_key, message, signature):
         checks.append(_OK_SIG)
     else:
@@ -145,7 +149,7 @@ def envelope_checks(doc: Doc, payload: bytes | None = None, policy: Policy = DEF
         clean = False
         checks.append(problem("trusted_signer", R.UNTRUSTED_SIGNER,
                               f"public key {env['public_key']} is not in the trusted key set"))
-    return checks, _subject(env, profile), clean
+    return checks, _subject(env, profile, subject), clean
 
 
 #: spec_version string -> accepted profile (the few values seen; `profile_of` decides).
@@ -216,10 +220,17 @@ _SUBJECT_KEYS = ("event_id", "event_type", "previous_hash", "signed_at", "public
                  "payload_hash")
 
 
-def _subject(env: dict[str, Any], profile: Profile | None) -> dict[str, Any]:
-    """Display fields (strings only) plus the profile."""
-    subject = {k: v for k in _SUBJECT_KEYS if (v := env.get(k)).__class__ is str}
-    subject["profile"] = profile.value if profile is not None else None
+_PROFILE_VALUES: dict[Profile | None, str | None] = {p: p.value for p in Profile}
+_PROFILE_VALUES[None] = None
+
+
+def _subject(env: dict[str, Any], profile: Profile | None, subject: dict[str, Any]) -> dict[str, Any]:
+    """Display fields (strings only) plus the profile, added to `subject`."""
+    for k in _SUBJECT_KEYS:
+        v = env.get(k)
+        if v.__class__ is str:
+            subject[k] = v
+    subject["profile"] = _PROFILE_VALUES[profile]
     return subject
 
 
