@@ -129,7 +129,7 @@ def test_ario_listing_keeps_pathlib_order_and_skips_links(tmp_path):
     import os
     from pathlib import Path
 
-    from verifier.sources.mlflow_runfiles import copy_tree, files_under
+    from verifier.sources.mlflow_runfiles import copy_tree, files_under, remove_tree
 
     src = tmp_path / "src"
     for rel in ("a/b.json", "a-c.json", "a.b/x/y.bin", "A/z", "b", "predictions/p-1/proof.json",
@@ -146,3 +146,8 @@ def test_ario_listing_keeps_pathlib_order_and_skips_links(tmp_path):
     assert (dst / "link-to-file").read_bytes() == b"b" and (dst / "link-to-dir/b.json").is_file()
     assert not any(p.is_symlink() for p in dst.rglob("*"))
     assert Path(dst, "a.b/x/y.bin").read_bytes() == b"a.b/x/y.bin"
+    remove_tree(str(src))  # the links go, not what they point to
+    assert not src.exists() and (dst / "a/b.json").is_file()
+    os.symlink(dst / "a", tmp_path / "outside")
+    remove_tree(str(tmp_path / "outside"))  # a link given as root: only the link goes
+    assert (dst / "a/b.json").is_file() and not (tmp_path / "outside").exists()

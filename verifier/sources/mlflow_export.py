@@ -29,8 +29,8 @@ from verifier.sources.model import Collection, EventRecord
 
 #: What `export` reads of one target (spec/audit-bundle.md §5). Its memory does not hold the
 #: predictions, only per prediction its decision id, dedup key, trace-file offset and the
-#: names of its ``ario/`` files: ~1 KB measured (bench/bench_export_memory.py), so ~1 GiB
-#: at 1,000,000 predictions. The ``ario/`` files are a private copy on disk, hence the
+#: names of its ``ario/`` files: ~0.7 KB measured (bench/bench_export_memory.py), so under
+#: 1 GiB at 1,000,000 predictions. The ``ario/`` files are a private copy on disk, hence the
 #: file and byte limits sized for four files (payload, proof, data item, receipt) of ~2 KB.
 EXPORT_LIMITS = ReaderLimits(max_predictions=1_000_000, max_traces=1_000_000,
                              max_ario_files=4_000_000, max_ario_bytes=8 * 1024**3)

@@ -134,28 +134,55 @@ class RunFiles:
         return sorted(names)
 
 
+# The private copy of a run's ario/ can hold millions of files in one directory: these walk
+# it one entry at a time (no list of DirEntry objects with paths, as shutil's copy and
+# removal keep per directory: +38 MiB at 64,000 predictions) or hold names only.
+
 def copy_tree(src: str, dst: str) -> None:
-    """Copy the regular files under `src` to `dst`, one directory listing at a time."""
+    """Copy the files under `src` to `dst`, following links (as MLflow's download does)."""
     os.makedirs(dst, exist_ok=True)
     with os.scandir(src) as entries:
-        names = [e.name for e in entries]
-    for name in names:
-        path = os.path.join(src, name)
-        if os.path.isdir(path):
-            copy_tree(path, os.path.join(dst, name))
-        else:  # a broken link or a special file fails the copy, as in MLflow's
-            shutil.copyfile(path, os.path.join(dst, name))
+        for entry in entries:
+            path = os.path.join(src, entry.name)
+            if os.path.isdir(path):
+                copy_tree(path, os.path.join(dst, entry.name))
+            else:  # a broken link or a special file fails the copy, as in MLflow's
+                shutil.copyfile(path, os.path.join(dst, entry.name))
 
 
 def files_under(root: str) -> list[str]:
     """Relative POSIX names of the regular files under `root` (not through symlinks), in
-    the order of sorted `pathlib` paths (component by component)."""
-    out = []
-    for top, dirs, files in os.walk(root):
-        base = os.path.relpath(top, root).replace(os.sep, "/")
-        for name in files:
+    the order of sorted `pathlib` paths (by name at each level, a directory's files in
+    its place)."""
+    out: list[str] = []
+
+    def walk(top: str, prefix: str) -> None:
+        for name in sorted(os.listdir(top)):
             full = os.path.join(top, name)
-            if os.path.isfile(full) and not os.path.islink(full):
-                out.append(name if base == "." else f"{base}/{name}")
-    out.sort(key=lambda rel: rel.replace("/", "\0"))  # NUL sorts first: component order
+            if os.path.islink(full):
+                continue
+            if os.path.isdir(full):
+                walk(full, f"{prefix}{name}/")
+            elif os.path.isfile(full):
+                out.append(prefix + name)
+
+    walk(root, "")
     return out
+
+
+def remove_tree(root: str) -> None:
+    """Delete `root` and everything under it (never following links), an entry at a time;
+    whatever is left (an error) goes to `shutil.rmtree`."""
+    try:
+        if os.path.islink(root):
+            os.unlink(root)
+            return
+        with os.scandir(root) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    remove_tree(entry.path)
+                else:
+                    os.unlink(entry.path)
+        os.rmdir(root)
+    except OSError:
+        shutil.rmtree(root, ignore_errors=True)

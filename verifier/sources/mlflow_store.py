@@ -24,7 +24,7 @@ from verifier.core.errors import Malformed
 from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
 from verifier.sources.mlflow_env import disable_mlflow_phone_home, remote_host
-from verifier.sources.mlflow_runfiles import DiskFiles, copy_tree, files_under
+from verifier.sources.mlflow_runfiles import DiskFiles, copy_tree, files_under, remove_tree
 from verifier.sources.mlflow_snapshot import StoreView, open_view
 
 #: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
@@ -129,7 +129,7 @@ class MlflowStore:
             view.close()
         self._views = []
         for tmp in self._tmpdirs:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
         self._tmpdirs = []
         if self._uri_before is None:
             os.environ.pop(_URI_ENV, None)
