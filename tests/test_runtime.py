@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 
 import pytest
@@ -37,6 +38,11 @@ def _slow_zero_fail_three(x: int) -> int:
 
 def _echo_big(blob: bytes) -> bytes:
     return blob * 2
+
+
+def _slow_double(x: int) -> int:
+    time.sleep(0.2)
+    return 2 * x
 
 
 def test_results_in_task_order_with_a_small_window():
@@ -79,3 +85,16 @@ def test_closing_early_stops_the_workers():
     assert next(it) == 0
     it.close()
     assert multiprocessing.active_children() == []
+
+
+def test_workers_leave_ctrl_c_to_the_caller():
+    """SIGINT (Ctrl-C reaches the whole process group) does not interrupt a worker's task:
+    the caller alone turns it into KeyboardInterrupt and stops the workers."""
+    before = {p.pid for p in multiprocessing.active_children()}
+    results = ordered_map(_slow_double, range(6), workers=2, prefetch=1)
+    first = next(results)  # both workers are busy now
+    workers = [p for p in multiprocessing.active_children() if p.pid not in before]
+    assert len(workers) == 2
+    for p in workers:
+        os.kill(p.pid, signal.SIGINT)
+    assert [first, *results] == [0, 2, 4, 6, 8, 10]

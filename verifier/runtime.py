@@ -15,6 +15,7 @@ import gc
 import itertools
 import multiprocessing
 import queue
+import signal
 import threading
 from collections import deque
 from multiprocessing.connection import wait
@@ -94,7 +95,10 @@ def _local_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
 
 
 def _serve(fn: Callable[[Any], Any], conn: Any) -> None:
-    """A worker: run `fn` on each task read from `conn`, write back (ok, value)."""
+    """A worker: run `fn` on each task read from `conn`, write back (ok, value). Ctrl-C
+    reaches the whole process group: the caller handles it (and stops the workers), so a
+    worker ignores it instead of printing its own traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             task = conn.recv()

@@ -9,6 +9,7 @@ EXIT_FAILED = 1
 EXIT_MALFORMED = 2  # malformed input, and usage errors
 EXIT_INCOMPLETE = 3
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 _BY_STATUS = {
     Status.VERIFIED: EXIT_VERIFIED,

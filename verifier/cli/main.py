@@ -14,7 +14,7 @@ from typing import Any
 
 from verifier import __version__
 
-from .exitcodes import EXIT_USAGE, EXIT_VERIFIED
+from .exitcodes import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_VERIFIED
 
 #: Command modules under verifier.cli, in help order. Each defines register(subparsers).
 COMMAND_MODULES = (
@@ -121,6 +121,6 @@ def _dispatch(argv: list[str]) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_VERIFIED
