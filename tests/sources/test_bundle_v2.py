@@ -328,3 +328,30 @@ def test_source_of_bytes_and_file_objects(tmp_path):
     with open_bundle(data) as a, open(path, "rb") as fh, open_bundle(fh) as b:
         assert a.sha256 == b.sha256 == hashlib.sha256(data).hexdigest()
         assert [r.tx_id for r in a.records()] == [r.tx_id for r in b.records()]
+
+
+def test_read_shard_keeps_one_archive_per_thread_and_notices_a_replaced_file(tmp_path):
+    """Workers read many shards of one bundle: the archive is opened once (per thread),
+    and a different file at the same path (another bundle exported there) is reopened,
+    not read through the old directory."""
+    from verifier.sources import bundle_source
+
+    path = tmp_path / "b.zip"
+    first = random_collection(25)
+    write_bundle_v2(first, path, created_at="t", shard_events=10)
+    with open_bundle(path) as src:
+        entries = src.shard_entries()
+    a = read_shard(path, entries[0])
+    held = bundle_source._OPENED.archive[1]
+    b = read_shard(path, entries[1])
+    assert bundle_source._OPENED.archive[1] is held  # the same open archive
+    assert [len(a), len(b)] == [10, 10]
+    path.unlink()
+    second = random_collection(12)
+    write_bundle_v2(second, path, created_at="u", shard_events=10)
+    with open_bundle(path) as src:
+        entries2 = src.shard_entries()
+        expected = [r.payload for r in src.records()][:10]
+    again = read_shard(path, entries2[0])
+    assert bundle_source._OPENED.archive[1] is not held
+    assert [r.payload for r in again] == expected
