@@ -15,7 +15,6 @@ real engine.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_audit import bare_rate  # noqa: E402
-from make_bundle import make_bundle  # noqa: E402
+from make_bundle import bench_bundle  # noqa: E402
 
 from verifier.core import intake  # noqa: E402
 from verifier.runtime import gc_paused  # noqa: E402
@@ -70,16 +69,7 @@ def floor(blobs: list[bytes]) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=25_000, help="prediction events (default 25,000)")
-    ap.add_argument("--repeat", type=int, default=3, help="best of (default 3)")
-    ap.add_argument("--bundles", type=Path, help="directory to keep (and reuse) the bundle in")
-    args = ap.parse_args()
-    where = args.bundles or Path(os.environ.get("TMPDIR", "/tmp")) / "ario-bench-audit"
-    where.mkdir(parents=True, exist_ok=True)
-    path = where / f"bench-{args.n}.zip"
-    if not path.exists():
-        make_bundle(path, args.n)
+    args, path = bench_bundle(__doc__.splitlines()[0])
     blobs = shards(path)
     best = float("inf")
     with gc_paused():

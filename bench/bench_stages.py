@@ -15,7 +15,6 @@ yardstick, so "overhead" is everything a worker spends beyond the one signature 
 
 from __future__ import annotations
 
-import argparse
 import os
 import pickle
 import sys
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_audit import bare_rate  # noqa: E402
-from make_bundle import make_bundle  # noqa: E402
+from make_bundle import bench_bundle  # noqa: E402
 
 from verifier.audit.engine import CHUNK, AuditFold, _outcomes  # noqa: E402
 from verifier.audit.event import pack, unpack  # noqa: E402
@@ -72,16 +71,7 @@ def one_pass(path: Path, policy: AuditPolicy) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=25_000, help="prediction events (default 25,000)")
-    ap.add_argument("--repeat", type=int, default=3, help="best of (default 3)")
-    ap.add_argument("--bundles", type=Path, help="directory to keep (and reuse) the bundle in")
-    args = ap.parse_args()
-    where = args.bundles or Path(os.environ.get("TMPDIR", "/tmp")) / "ario-bench-audit"
-    where.mkdir(parents=True, exist_ok=True)
-    path = where / f"bench-{args.n}.zip"
-    if not path.exists():
-        make_bundle(path, args.n)
+    args, path = bench_bundle(__doc__.splitlines()[0])
     policy = AuditPolicy()
     bare = 1e6 / bare_rate(args.repeat)
     runs = [one_pass(path, policy) for _ in range(args.repeat)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -183,6 +184,22 @@ def make_bundle(path: str | Path, predictions: int, *, data_items: float = 0.0,
         writer.finish({RUN: dict(MODEL_FILES)}, [])
     return {"path": str(path), "events": writer.events, "sha256": writer.sha256,
             "bytes": Path(path).stat().st_size, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def bench_bundle(description: str) -> tuple[argparse.Namespace, Path]:
+    """The options the per-stage benchmarks share (--n, --repeat, --bundles) and the bundle
+    of --n predictions in the bundles directory (written here the first time)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--n", type=int, default=25_000, help="prediction events (default 25,000)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of (default 3)")
+    ap.add_argument("--bundles", type=Path, help="directory to keep (and reuse) the bundle in")
+    args = ap.parse_args()
+    where = args.bundles or Path(os.environ.get("TMPDIR", "/tmp")) / "ario-bench-audit"
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / f"bench-{args.n}.zip"
+    if not path.exists():
+        make_bundle(path, args.n)
+    return args, path
 
 
 def main() -> int:
