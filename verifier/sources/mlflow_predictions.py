@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from verifier.core import mlflow_profile as P
+from verifier.sources.mlflow_models import logged_model_name
 from verifier.sources.mlflow_runfiles import RunFiles, loose_json
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def add_registration(reader: LineageReader, mv: Any) -> None:
     rf = reader.files(mv.run_id) if mv.run_id else None
     run = reader.run(mv.run_id) if mv.run_id else None
     surface = _mv_surface(mv)
-    path = (_runs_uri_path(mv.source) or reader.store.logged_model_name(mv.source, mv.run_id)
+    path = (_runs_uri_path(mv.source) or logged_model_name(reader.store, mv.source, mv.run_id)
             or "model")
     checks, err = reader.checksums(mv.run_id, path) if mv.run_id else (None, "no source run")
     surface.update(source=mv.source, run_id=mv.run_id,

@@ -24,6 +24,7 @@ from verifier.core.ans104 import parse_data_item
 from verifier.core.errors import Malformed
 from verifier.sources.fill import fill_from_gateways
 from verifier.sources.mlflow_runfiles import RunFiles, loose_json
+from verifier.sources.mlflow_models import logged_model_paths, model_checksums
 from verifier.sources.mlflow_store import MlflowStore, ReaderLimits, short_error
 from verifier.sources.model import Collection, EventRecord
 
@@ -185,7 +186,7 @@ class LineageReader:
         """Model file checksums at `path` of a run, cached."""
         key = (run_id, path)
         if key not in self._checksums:
-            self._checksums[key] = self.store.model_checksums(run_id, path)
+            self._checksums[key] = model_checksums(self.store, run_id, path)
         return self._checksums[key]
 
     # -- records ------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ class LineageReader:
             return None
         rf = self.files(run_id)
         tags = run.data.tags
-        paths = self.store.logged_model_paths(run)
+        paths = logged_model_paths(self.store, run)
         path = paths[0] if len(paths) == 1 else "model"
         checks, err = self.checksums(run_id, path)
         if checks is not None:

@@ -8,11 +8,9 @@ reader turns it into a `Collection` gap), never as an exception from a missing a
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import math
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,15 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from verifier.core.errors import Malformed
-from verifier.core.intake import load
 from verifier.sources.errors import MlflowUnavailable
 from verifier.sources.mlflow_env import disable_mlflow_phone_home, remote_host
 from verifier.sources.mlflow_runfiles import DiskFiles, copy_tree, files_under, remove_tree
 from verifier.sources.mlflow_snapshot import StoreView, open_view
 
-#: MLflow's post-registration bookkeeping file, excluded from model checksums (as the plugin).
-REGISTRATION_BOOKKEEPING = frozenset({"registered_model_meta"})
 FILE_STORE_ENV = "MLFLOW_ALLOW_FILE_STORE"
 _URI_ENV = "MLFLOW_TRACKING_URI"
 
@@ -191,30 +185,7 @@ class MlflowStore:
             "dataset_inputs": dataset_inputs(run),
         }
 
-    def logged_model_paths(self, run: Any) -> list[str]:
-        """Model artifact paths: MLflow 2 history tag, else MLflow 3 logged-model names."""
-        paths: list[str] = []
-        history = run.data.tags.get("mlflow.log-model.history")
-        if history:
-            try:  # the kernel's strict intake: never raises but Malformed on a hostile tag
-                entries = load(history.encode("utf-8", "surrogatepass"))
-            except Malformed:
-                entries = []
-            paths = [e["artifact_path"] for e in (entries if isinstance(entries, list) else [])
-                     if isinstance(e, dict) and isinstance(e.get("artifact_path"), str)
-                     and e["artifact_path"]]
-        if not paths:
-            for output in getattr(getattr(run, "outputs", None), "model_outputs", None) or []:
-                model_id = getattr(output, "model_id", None)
-                try:
-                    name = getattr(self.client.get_logged_model(model_id), "name", None)
-                except Exception:  # noqa: BLE001 - best effort, as the producer
-                    name = None
-                if name:
-                    paths.append(name)
-        return list(dict.fromkeys(paths))
-
-    def _offline_refusal(self, location: str) -> None:
+    def refuse_offline(self, location: str) -> None:
         """Offline, refuse (as an error the caller turns into a gap) artifacts that live on
         the network (s3://, https://, a remote tracking server's mlflow-artifacts:)."""
         host = remote_host(location, self.tracking_uri) if self.offline else None
@@ -222,80 +193,12 @@ class MlflowStore:
             raise MlflowUnavailable(f"offline: artifacts at {location} are on the network "
                                     f"({host}) and were not read")
 
-    def _run_artifacts(self, run_id: str) -> None:
+    def check_run_artifacts(self, run_id: str) -> None:
+        """Offline, refuse a run whose artifacts live on the network (see `refuse_offline`)."""
         if self.offline:
             if run_id not in self._artifact_uris:
                 self._artifact_uris[run_id] = self.client.get_run(run_id).info.artifact_uri or ""
-            self._offline_refusal(self._artifact_uris[run_id])
-
-    def _download_model(self, run_id: str, artifact_path: str, dst: str) -> Path:
-        """The run's artifacts at `artifact_path`, else (MLflow 3) the files of the run's
-        logged model of that name, fetched from the logged model's own location."""
-        try:
-            self._run_artifacts(run_id)
-            return Path(self.client.download_artifacts(run_id, artifact_path, dst))
-        except Exception as first:  # noqa: BLE001 - not in the run's artifacts: try a logged model
-            name, _, rest = artifact_path.partition("/")
-            run = self.run(run_id)
-            for output in getattr(getattr(run, "outputs", None), "model_outputs", None) or []:
-                try:
-                    model = self.client.get_logged_model(output.model_id)
-                except Exception:  # noqa: BLE001
-                    continue
-                if getattr(model, "name", None) != name:
-                    continue
-                from mlflow.store.artifact.artifact_repository_registry import (
-                    get_artifact_repository,
-                )
-
-                self._offline_refusal(model.artifact_location)
-                target = Path(dst, name)
-                target.mkdir(parents=True, exist_ok=True)
-                accepts = inspect.signature(get_artifact_repository).parameters
-                repo = (get_artifact_repository(model.artifact_location,
-                                                tracking_uri=self.read_uri)
-                        if "tracking_uri" in accepts else
-                        get_artifact_repository(model.artifact_location))
-                return Path(repo.download_artifacts(rest or "", str(target)))
-            raise first
-
-    def logged_model_name(self, model_uri: str | None, run_id: str | None) -> str | None:
-        """For ``models:/<logged model id>`` of this run, the logged model's name."""
-        if not model_uri or not model_uri.startswith("models:/"):
-            return None
-        model_id = model_uri[len("models:/"):].strip("/")
-        if "/" in model_id or "@" in model_id:
-            return None  # a registry URI (name/version or alias), not a logged model id
-        try:
-            model = self.client.get_logged_model(model_id)
-        except Exception:  # noqa: BLE001
-            return None
-        if run_id and getattr(model, "source_run_id", run_id) != run_id:
-            return None
-        return getattr(model, "name", None)
-
-    def model_checksums(self, run_id: str, artifact_path: str
-                        ) -> tuple[dict[str, str] | None, str | None]:
-        """``{relative POSIX path: sha256}`` of the model files now, or (None, why)."""
-        limits = self.limits
-        tmp = tempfile.mkdtemp(prefix="ario-audit-model-")
-        try:
-            try:
-                local = self._download_model(run_id, artifact_path, tmp)
-            except Exception as exc:  # noqa: BLE001 - absent path and access failure alike
-                return None, f"cannot download {artifact_path!r}: {short_error(exc)}"
-            files = [local] if local.is_file() else sorted(
-                p for p in local.rglob("*") if p.is_file() and p.name not in REGISTRATION_BOOKKEEPING)
-            if len(files) > limits.max_model_files:
-                return None, f"more than {limits.max_model_files} model files"
-            if sum(p.stat().st_size for p in files) > limits.max_model_bytes:
-                return None, f"model files exceed {limits.max_model_bytes} bytes"
-            base = local.parent if local.is_file() else local
-            return {p.relative_to(base).as_posix(): _sha256_file(p) for p in files}, None
-        except OSError as exc:
-            return None, f"cannot read model files: {short_error(exc)}"
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.refuse_offline(self._artifact_uris[run_id])
 
     def ario_files(self, run_id: str) -> tuple[Mapping[str, bytes], str | None]:
         """Every file under the run's ``ario/`` artifact directory, keyed by path relative
@@ -304,7 +207,7 @@ class MlflowStore:
         read from there when asked for (`DiskFiles`), never all held in memory."""
         limits = self.limits
         try:
-            self._run_artifacts(run_id)
+            self.check_run_artifacts(run_id)
             top = {f.path for f in self.client.list_artifacts(run_id)}
         except Exception as exc:  # noqa: BLE001
             return {}, f"cannot list artifacts: {short_error(exc)}"
@@ -404,14 +307,6 @@ def dataset_inputs(run: Any) -> list[dict[str, Any]]:
                     "source_type": ds.source_type, "schema": getattr(ds, "schema", None) or "",
                     "context": context})
     return out
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def short_error(exc: BaseException) -> str:
