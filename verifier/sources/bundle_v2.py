@@ -92,9 +92,21 @@ def load_json(data: bytes, what: str, max_bytes: int = 1 << 62) -> Any:
 
 def str_map(value: Any, where: str) -> dict[str, str]:
     """`value` if it is an object of strings, else BUNDLE_MALFORMED."""
-    if value.__class__ is not dict or not all(v.__class__ is str for v in value.values()):
+    if not _is_str_map(value):
         raise BundleError(_M, f"{where} must be an object of strings")
     return value
+
+
+def _is_str_map(value: Any) -> bool:
+    """Whether `value` is an object of strings (a decoded value is never a str subclass,
+    and join takes str only: one C-level pass)."""
+    if value.__class__ is not dict:
+        return False
+    try:
+        "".join(value.values())
+    except TypeError:
+        return False
+    return True
 
 
 def _not_strict(what: str, exc: Malformed) -> BundleError:
@@ -319,16 +331,19 @@ def _line_count(shard: Shard) -> BundleError:
                            "newline-terminated lines")
 
 
-def _bytes(value: Any, where: str, limits: BundleLimits) -> bytes | None:
-    """An evidence slot (V5): null, a string (the bytes are its UTF-8 encoding) or
-    ``{"base64": <standard base64>}``; bounded by the document limit."""
+def _bytes(value: Any, limits: BundleLimits, name: str, n: int, slot: str) -> bytes | None:
+    """Evidence slot `slot` of line `n` of shard `name` (V5): null, a string (the bytes are
+    its UTF-8 encoding) or ``{"base64": <standard base64>}``; bounded by the document limit.
+    The location is spelled out only for an error."""
     if value is None:
         return None
     bound = limits.zip.max_evidence_bytes
     if value.__class__ is str:
         if len(value) > bound or len(data := value.encode("utf-8")) > bound:
-            raise BundleError(_L, f"V8: {where} is over the {bound}-byte document limit")
+            raise BundleError(_L, f"V8: {name} line {n}: {slot} is over the {bound}-byte "
+                                  "document limit")
         return data
+    where = f"{name} line {n}: {slot}"
     if value.__class__ is not dict or value.keys() != _B64_KEYS or value["base64"].__class__ is not str:
         raise BundleError(_M, f"V5: {where} is not a string, {{\"base64\": string}} or null")
     text = value["base64"]
@@ -355,21 +370,13 @@ def line_record(ev: Any, name: str, n: int, origin: str, limits: BundleLimits) -
     if tx_id is not None and (tx_id.__class__ is not str or not _TX_MATCH(tx_id)):
         raise BundleError(_M, f"V5: {name} line {n}: tx_id is not a valid tx id")
     hints, origins = ev["hints"], ev["origins"]  # ev is this line's own: hints may be kept
-    if not _str_map(hints):
+    if not _is_str_map(hints):
         raise BundleError(_M, f"V5: {name} line {n}: hints must be an object of strings")
-    if not _str_map(origins):
+    if not _is_str_map(origins):
         raise BundleError(_M, f"V5: {name} line {n}: origins must be an object of strings")
-    bound = limits.zip.max_evidence_bytes
-    envelope, payload, data_item = ev["envelope"], ev["payload"], ev["data_item"]
-    # the common case inline: a string within the bound (its UTF-8 too), else `_bytes`
-    if envelope is not None and (envelope.__class__ is not str or len(envelope) > bound
-                                 or len(envelope := envelope.encode()) > bound):
-        envelope = _bytes(ev["envelope"], f"{name} line {n}: envelope", limits)
-    if payload is not None and (payload.__class__ is not str or len(payload) > bound
-                                or len(payload := payload.encode()) > bound):
-        payload = _bytes(ev["payload"], f"{name} line {n}: payload", limits)
-    if data_item is not None:
-        data_item = _bytes(data_item, f"{name} line {n}: data_item", limits)
+    envelope = _bytes(ev["envelope"], limits, name, n, "envelope")
+    payload = _bytes(ev["payload"], limits, name, n, "payload")
+    data_item = _bytes(ev["data_item"], limits, name, n, "data_item")
     envelope_origin = payload_origin = None
     if envelope is not None:
         envelope_origin = origin
@@ -390,14 +397,3 @@ def line_record(ev: Any, name: str, n: int, origin: str, limits: BundleLimits) -
         record.fetch = fetch_claim(ev["fetch"], record, f"{name} line {n}")
     return record
 
-
-def _str_map(value: Any) -> bool:
-    """Whether `value` is an object of strings (a decoded value is never a str subclass,
-    and join takes str only)."""
-    if value.__class__ is not dict:
-        return False
-    try:
-        "".join(value.values())
-    except TypeError:
-        return False
-    return True
